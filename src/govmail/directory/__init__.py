@@ -1,0 +1,1 @@
+"""Who exists: domains, agencies, mailboxes, aliases, groups, lifecycle."""

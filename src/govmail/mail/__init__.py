@@ -1,0 +1,1 @@
+"""What a message is: parsed view, MIME helpers, Vietnamese text folding."""

@@ -1,0 +1,136 @@
+"""Database engine, transactions and migrations.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` so that a
+commit is on disk when it returns. Write transactions start with ``BEGIN IMMEDIATE``
+and are serialised in-process by a lock, so concurrent writers queue instead of
+failing with "database is locked"; other processes (the CLI beside a running server)
+wait on ``busy_timeout``. PostgreSQL needs none of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from govmail.store.blobs import BlobStore
+from govmail.store.tx import Tx
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class Store:
+    """The database plus the blob files: the one entry point to stored state."""
+
+    def __init__(
+        self,
+        url: str,
+        blob_dir: Path,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+    ) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.blobs = BlobStore(blob_dir)
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            path = url.split(":///", 1)[1] if ":///" in url else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+            self._write_engine = self.engine.execution_options(govmail_begin="BEGIN IMMEDIATE")
+        else:
+            self._write_engine = self.engine
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    async def open(self, *, migrate: bool = True) -> None:
+        self.blobs.ensure()
+        self.blobs.clean_tmp()
+        if migrate:
+            await self.migrate()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` with Alembic."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_alembic_upgrade, revision)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Tx]:
+        """A write transaction; committed (durably) when the block exits normally."""
+        if self._write_lock is not None:
+            async with self._write_lock, self._tx(self._write_sessions) as tx:
+                yield tx
+        else:
+            async with self._tx(self._write_sessions) as tx:
+                yield tx
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A read-only transaction (rolled back at the end)."""
+        async with self._read_sessions() as session, session.begin():
+            yield Tx(session, self)
+            await session.rollback()
+
+    @asynccontextmanager
+    async def _tx(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Tx]:
+        async with maker() as session, session.begin():
+            yield Tx(session, self)
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (pysqlite's implicit BEGIN is DEFERRED only).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=30000",
+            "PRAGMA cache_size=-32000",
+        ):
+            cur.execute(pragma)
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("govmail_begin", "BEGIN"))
+
+
+def _alembic_upgrade(sync_conn: Connection, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, revision)

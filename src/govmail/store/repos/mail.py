@@ -1,0 +1,274 @@
+"""Queries over folders, messages and blob reference counts."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from govmail.store.models import (
+    Blob,
+    BlobText,
+    ExpungedMessage,
+    Folder,
+    Mailbox,
+    Message,
+)
+
+# Folders every mailbox gets, with their RFC 6154 special-use attribute.
+DEFAULT_FOLDERS: tuple[tuple[str, str | None], ...] = (
+    ("INBOX", None),
+    ("Sent", "\\Sent"),
+    ("Drafts", "\\Drafts"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+)
+
+SYSTEM_FLAGS = {
+    "\\seen": "seen",
+    "\\answered": "answered",
+    "\\flagged": "flagged",
+    "\\deleted": "deleted",
+    "\\draft": "draft",
+}
+FLAG_NAMES = {v: k for k, v in SYSTEM_FLAGS.items()}
+CANONICAL_FLAG = {
+    "seen": "\\Seen",
+    "answered": "\\Answered",
+    "flagged": "\\Flagged",
+    "deleted": "\\Deleted",
+    "draft": "\\Draft",
+}
+
+
+def new_uidvalidity() -> int:
+    # Seconds since epoch plus randomness: distinct even if a folder is re-created at once.
+    return (int(time.time()) << 4 | random.randint(0, 15)) & 0x7FFFFFFF or 1
+
+
+def flags_to_columns(flags: Sequence[str]) -> dict[str, Any]:
+    """Split IMAP flags into the boolean columns and the keyword string."""
+    cols: dict[str, Any] = dict.fromkeys(SYSTEM_FLAGS.values(), False)
+    keywords: list[str] = []
+    for f in flags:
+        col = SYSTEM_FLAGS.get(f.lower())
+        if col:
+            cols[col] = True
+        elif f and not f.startswith("\\") and f not in keywords:
+            keywords.append(f)
+    cols["keywords"] = " ".join(keywords)
+    return cols
+
+
+def message_flags(m: Message) -> list[str]:
+    out = [CANONICAL_FLAG[c] for c in ("seen", "answered", "flagged", "deleted", "draft") if getattr(m, c)]
+    if m.keywords:
+        out.extend(m.keywords.split())
+    return out
+
+
+@dataclass(slots=True)
+class NewMessage:
+    """What the pipeline hands the store for one recipient folder."""
+
+    folder_id: int
+    blob_id: int
+    size: int
+    internal_date: datetime
+    meta: dict[str, Any]
+    subject: str = ""
+    from_addr: str = ""
+    sent_date: datetime | None = None
+    message_id_header: str | None = None
+    has_attachments: bool = False
+    flags: Sequence[str] = ()
+
+
+class MailRepo:
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self.s = session
+        self.dialect = dialect
+
+    # -- folders -------------------------------------------------------------------------
+    async def ensure_default_folders(self, mailbox_id: int) -> None:
+        existing = {f.name for f in await self.folders_of(mailbox_id)}
+        for name, special in DEFAULT_FOLDERS:
+            if name not in existing:
+                self.s.add(
+                    Folder(
+                        mailbox_id=mailbox_id,
+                        name=name,
+                        special_use=special,
+                        uidvalidity=new_uidvalidity(),
+                    )
+                )
+        await self.s.flush()
+
+    async def folders_of(self, mailbox_id: int) -> Sequence[Folder]:
+        return (
+            await self.s.scalars(
+                select(Folder).where(Folder.mailbox_id == mailbox_id).order_by(Folder.name)
+            )
+        ).all()
+
+    async def folder(self, mailbox_id: int, name: str) -> Folder | None:
+        return await self.s.scalar(
+            select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.name == name)
+        )
+
+    async def folder_by_id(self, folder_id: int) -> Folder | None:
+        return await self.s.get(Folder, folder_id)
+
+    async def special_folder(self, mailbox_id: int, special_use: str) -> Folder | None:
+        return await self.s.scalar(
+            select(Folder)
+            .where(Folder.mailbox_id == mailbox_id, Folder.special_use == special_use)
+            .order_by(Folder.id)
+            .limit(1)
+        )
+
+    async def inbox_ids(self, mailbox_ids: Sequence[int]) -> dict[int, int]:
+        rows = await self.s.execute(
+            select(Folder.mailbox_id, Folder.id).where(
+                Folder.mailbox_id.in_(list(mailbox_ids)), Folder.name == "INBOX"
+            )
+        )
+        return {mb: fid for mb, fid in rows.all()}
+
+    async def create_folder(self, mailbox_id: int, name: str, special_use: str | None = None) -> Folder:
+        f = Folder(
+            mailbox_id=mailbox_id, name=name, special_use=special_use, uidvalidity=new_uidvalidity()
+        )
+        self.s.add(f)
+        await self.s.flush()
+        return f
+
+    # -- blobs ---------------------------------------------------------------------------
+    async def add_blob_refs(self, sha256: str, size: int, refs: int) -> int:
+        """Record ``refs`` more references to a blob (creating its row); returns its id."""
+        ins = (pg_insert if self.dialect == "postgresql" else sqlite_insert)(Blob)
+        stmt = (
+            ins.values(sha256=sha256, size=size, refcount=refs)
+            .on_conflict_do_update(
+                index_elements=[Blob.sha256], set_={"refcount": Blob.refcount + refs}
+            )
+            .returning(Blob.id)
+        )
+        return int((await self.s.execute(stmt)).scalar_one())
+
+    async def drop_blob_refs(self, blob_id: int, refs: int = 1) -> None:
+        await self.s.execute(
+            update(Blob).where(Blob.id == blob_id).values(refcount=Blob.refcount - refs)
+        )
+
+    async def blob_by_id(self, blob_id: int) -> Blob | None:
+        return await self.s.get(Blob, blob_id)
+
+    async def unreferenced_blobs(self, limit: int = 1000) -> Sequence[Blob]:
+        return (await self.s.scalars(select(Blob).where(Blob.refcount <= 0).limit(limit))).all()
+
+    async def delete_blob_row(self, blob_id: int) -> None:
+        await self.s.execute(delete(BlobText).where(BlobText.blob_id == blob_id))
+        await self.s.execute(delete(Blob).where(Blob.id == blob_id))
+
+    async def set_blob_text(self, blob_id: int, text: str) -> None:
+        if await self.s.get(BlobText, blob_id) is None:
+            self.s.add(BlobText(blob_id=blob_id, text=text))
+
+    # -- messages ------------------------------------------------------------------------
+    async def append(self, new: NewMessage) -> Message:
+        """Insert a message, allocating its UID and MODSEQ atomically in its folder."""
+        row = (
+            await self.s.execute(
+                update(Folder)
+                .where(Folder.id == new.folder_id)
+                .values(uidnext=Folder.uidnext + 1, highestmodseq=Folder.highestmodseq + 1)
+                .returning(Folder.uidnext, Folder.highestmodseq, Folder.mailbox_id)
+            )
+        ).one()
+        uid = int(row[0]) - 1
+        modseq = int(row[1])
+        msg = Message(
+            folder_id=new.folder_id,
+            uid=uid,
+            modseq=modseq,
+            blob_id=new.blob_id,
+            internal_date=new.internal_date,
+            size=new.size,
+            meta=new.meta,
+            subject=new.subject[:1000],
+            from_addr=new.from_addr[:320],
+            sent_date=new.sent_date,
+            message_id_header=(new.message_id_header or None) and new.message_id_header[:998],
+            has_attachments=new.has_attachments,
+            **flags_to_columns(new.flags),
+        )
+        self.s.add(msg)
+        await self.s.execute(
+            update(Mailbox).where(Mailbox.id == row[2]).values(used_bytes=Mailbox.used_bytes + new.size)
+        )
+        return msg
+
+    async def messages(self, folder_id: int, *, limit: int | None = None) -> Sequence[Message]:
+        q = select(Message).where(Message.folder_id == folder_id).order_by(Message.uid)
+        if limit is not None:
+            q = q.limit(limit)
+        return (await self.s.scalars(q)).all()
+
+    async def message_count(self, folder_id: int) -> int:
+        return int(
+            await self.s.scalar(select(func.count(Message.id)).where(Message.folder_id == folder_id))
+            or 0
+        )
+
+    async def unseen_count(self, folder_id: int) -> int:
+        return int(
+            await self.s.scalar(
+                select(func.count(Message.id)).where(
+                    Message.folder_id == folder_id, Message.seen.is_(False)
+                )
+            )
+            or 0
+        )
+
+    async def blob_sha_of(self, message: Message) -> str:
+        return str(await self.s.scalar(select(Blob.sha256).where(Blob.id == message.blob_id)))
+
+    async def expunge(self, folder: Folder, messages: Sequence[Message]) -> list[int]:
+        """Remove messages, leave tombstones, release blob refs; returns expunged UIDs."""
+        if not messages:
+            return []
+        row = (
+            await self.s.execute(
+                update(Folder)
+                .where(Folder.id == folder.id)
+                .values(highestmodseq=Folder.highestmodseq + 1)
+                .returning(Folder.highestmodseq)
+            )
+        ).one()
+        modseq = int(row[0])
+        uids: list[int] = []
+        freed = 0
+        for m in messages:
+            uids.append(m.uid)
+            freed += m.size
+            self.s.add(ExpungedMessage(folder_id=folder.id, uid=m.uid, modseq=modseq))
+            await self.drop_blob_refs(m.blob_id)
+            await self.s.delete(m)
+        await self.s.execute(
+            update(Mailbox)
+            .where(Mailbox.id == folder.mailbox_id)
+            .values(used_bytes=func.max(Mailbox.used_bytes - freed, 0) if self.dialect == "sqlite"
+                    else func.greatest(Mailbox.used_bytes - freed, 0))
+        )
+        await self.s.flush()
+        return uids
