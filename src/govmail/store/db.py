@@ -94,15 +94,16 @@ class Store:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        """A read-only transaction (rolled back at the end)."""
-        async with self._read_sessions() as session, session.begin():
-            yield Tx(session, self)
-            await session.rollback()
+        """A transaction for reading; loaded objects stay usable after the block."""
+        async with self._tx(self._read_sessions) as tx:
+            yield tx
 
     @asynccontextmanager
     async def _tx(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Tx]:
-        async with maker() as session, session.begin():
-            yield Tx(session, self)
+        async with maker() as session:
+            async with session.begin():  # noqa: SIM117 (the session must outlive the commit)
+                yield Tx(session, self)
+            session.expunge_all()
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:

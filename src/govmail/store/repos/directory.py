@@ -261,7 +261,9 @@ class DirectoryRepo:
         )
         return [(h, m) for h, m in rows.all()]
 
-    async def handler(self, agency_mailbox_id: int, person_mailbox_id: int) -> MailboxHandler | None:
+    async def handler(
+        self, agency_mailbox_id: int, person_mailbox_id: int
+    ) -> MailboxHandler | None:
         return await self.s.scalar(
             select(MailboxHandler).where(
                 MailboxHandler.agency_mailbox_id == agency_mailbox_id,

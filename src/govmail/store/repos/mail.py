@@ -70,7 +70,11 @@ def flags_to_columns(flags: Sequence[str]) -> dict[str, Any]:
 
 
 def message_flags(m: Message) -> list[str]:
-    out = [CANONICAL_FLAG[c] for c in ("seen", "answered", "flagged", "deleted", "draft") if getattr(m, c)]
+    out = [
+        CANONICAL_FLAG[c]
+        for c in ("seen", "answered", "flagged", "deleted", "draft")
+        if getattr(m, c)
+    ]
     if m.keywords:
         out.extend(m.keywords.split())
     return out
@@ -144,7 +148,9 @@ class MailRepo:
         )
         return {mb: fid for mb, fid in rows.all()}
 
-    async def create_folder(self, mailbox_id: int, name: str, special_use: str | None = None) -> Folder:
+    async def create_folder(
+        self, mailbox_id: int, name: str, special_use: str | None = None
+    ) -> Folder:
         f = Folder(
             mailbox_id=mailbox_id, name=name, special_use=special_use, uidvalidity=new_uidvalidity()
         )
@@ -214,7 +220,9 @@ class MailRepo:
         )
         self.s.add(msg)
         await self.s.execute(
-            update(Mailbox).where(Mailbox.id == row[2]).values(used_bytes=Mailbox.used_bytes + new.size)
+            update(Mailbox)
+            .where(Mailbox.id == row[2])
+            .values(used_bytes=Mailbox.used_bytes + new.size)
         )
         return msg
 
@@ -226,7 +234,9 @@ class MailRepo:
 
     async def message_count(self, folder_id: int) -> int:
         return int(
-            await self.s.scalar(select(func.count(Message.id)).where(Message.folder_id == folder_id))
+            await self.s.scalar(
+                select(func.count(Message.id)).where(Message.folder_id == folder_id)
+            )
             or 0
         )
 
@@ -267,8 +277,11 @@ class MailRepo:
         await self.s.execute(
             update(Mailbox)
             .where(Mailbox.id == folder.mailbox_id)
-            .values(used_bytes=func.max(Mailbox.used_bytes - freed, 0) if self.dialect == "sqlite"
-                    else func.greatest(Mailbox.used_bytes - freed, 0))
+            .values(
+                used_bytes=func.max(Mailbox.used_bytes - freed, 0)
+                if self.dialect == "sqlite"
+                else func.greatest(Mailbox.used_bytes - freed, 0)
+            )
         )
         await self.s.flush()
         return uids
