@@ -26,7 +26,9 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = "govmail.toml"
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 
 
 class ConfigError(Exception):
@@ -199,8 +201,18 @@ class DirectorySettings(_Section):
     )
     reserved_local_parts: list[str] = Field(
         [
-            "postmaster", "abuse", "hostmaster", "webmaster", "admin", "root",
-            "mailer-daemon", "noreply", "no-reply", "vanthu", "security", "support",
+            "postmaster",
+            "abuse",
+            "hostmaster",
+            "webmaster",
+            "admin",
+            "root",
+            "mailer-daemon",
+            "noreply",
+            "no-reply",
+            "vanthu",
+            "security",
+            "support",
         ],
         description="Local parts that are never given to a person.",
     )
@@ -338,7 +350,11 @@ def _describe(exc: ValidationError, toml_path: Path | None) -> str:
             msg = "unknown setting"
         where = f" (in {toml_path} or ${env})" if toml_path else f" (${env})"
         value = err.get("input")
-        shown = "" if err["type"] == "extra_forbidden" or isinstance(value, dict) else f", got {value!r}"
+        shown = (
+            ""
+            if err["type"] == "extra_forbidden" or isinstance(value, dict)
+            else f", got {value!r}"
+        )
         lines.append(f"  {key}: {msg}{shown}{where}")
     return "\n".join(lines)
 

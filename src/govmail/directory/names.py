@@ -49,7 +49,7 @@ def split_name(full_name: str) -> NameParts:
 
 def validate_template(template: str) -> None:
     names = re.findall(r"\{([^}]*)\}", template)
-    if not names or "given" not in names and "family" not in names:
+    if not names or ("given" not in names and "family" not in names):
         raise DirectoryError("template.invalid", template=template)
     for n in names:
         if n not in PLACEHOLDERS:

@@ -101,7 +101,7 @@ class Store:
     @asynccontextmanager
     async def _tx(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Tx]:
         async with maker() as session:
-            async with session.begin():  # noqa: SIM117 (the session must outlive the commit)
+            async with session.begin():
                 yield Tx(session, self)
             session.expunge_all()
 
