@@ -89,6 +89,7 @@ class BlobStore:
                 if final.exists():
                     continue
                 tmp = self.tmp / f"{sha}.{os.getpid()}.{id(data)}.tmp"
+                pending.append((tmp, final))
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
                 try:
                     view = memoryview(data)
@@ -98,7 +99,6 @@ class BlobStore:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-                pending.append((tmp, final))
             for tmp, final in pending:
                 if not final.parent.exists():
                     final.parent.mkdir(parents=True, exist_ok=True)
