@@ -12,8 +12,8 @@ Agency codes use the QCVN 102:2016 form ``V1V2V3.Z1Z2.Y1Y2.MXX``, read right to 
 ``MXX`` is level 1 (G = ministries and government agencies, H = provinces), ``Y1Y2`` is
 level 2, ``Z1Z2`` level 3, ``V1V2V3`` level 4; unused levels are zero
 (000.00.00.G12 = Bộ Tài chính, 000.00.18.G12 = Tổng cục Thuế). Units of the demo are level 2:
-``000.00.NN.<level 1>``. ``code_is_demo`` is True for every code not backed by the project
-reference (docs: /work/shared/reference/vn-egov-standards.md §6).
+``000.00.NN.<level 1>``. ``code_is_demo`` is True for every code not backed by the project's
+reference notes on Vietnamese e-government standards (§6, mã định danh).
 """
 
 from __future__ import annotations
@@ -418,7 +418,7 @@ _IT_UNIT_OVERRIDES: dict[str, tuple[str, str]] = {
 
 # Real districts, as they were before the 2025 abolition of the district level.
 # (type, name): type is "quận", "huyện", "thị xã" or "thành phố".
-# Provinces are only listed where the names are certain; the rest get no district.
+# Only real names belong here: a province whose districts are not known for sure gets none.
 DISTRICTS: dict[str, tuple[tuple[str, str], ...]] = {
     "An Giang": (("thành phố", "Long Xuyên"), ("thành phố", "Châu Đốc")),
     "Bà Rịa - Vũng Tàu": (("thành phố", "Vũng Tàu"), ("thành phố", "Bà Rịa")),
