@@ -130,17 +130,17 @@ class ListenerSettings(_Section):
         ["127.0.0.1"],
         description="Addresses to listen on. The default is loopback only.",
     )
-    smtp_port: int = Field(2525, ge=0, le=65535, description="Inbound MX (port 25 in production).")
+    smtp_port: int = Field(10025, ge=0, le=65535, description="Inbound MX (port 25 in production).")
     submission_port: int = Field(
-        5587, ge=0, le=65535, description="Submission with STARTTLS (587 in production)."
+        10587, ge=0, le=65535, description="Submission with STARTTLS (587 in production)."
     )
     submissions_port: int = Field(
-        4465, ge=0, le=65535, description="Submission with implicit TLS (465 in production)."
+        10465, ge=0, le=65535, description="Submission with implicit TLS (465 in production)."
     )
-    imap_port: int = Field(1143, ge=0, le=65535, description="IMAP with STARTTLS (143).")
-    imaps_port: int = Field(1993, ge=0, le=65535, description="IMAP with implicit TLS (993).")
-    pop3_port: int = Field(1110, ge=0, le=65535, description="POP3 with STLS (110).")
-    pop3s_port: int = Field(1995, ge=0, le=65535, description="POP3 with implicit TLS (995).")
+    imap_port: int = Field(10143, ge=0, le=65535, description="IMAP with STARTTLS (143).")
+    imaps_port: int = Field(10993, ge=0, le=65535, description="IMAP with implicit TLS (993).")
+    pop3_port: int = Field(10110, ge=0, le=65535, description="POP3 with STLS (110).")
+    pop3s_port: int = Field(10995, ge=0, le=65535, description="POP3 with implicit TLS (995).")
     http_port: int = Field(8080, ge=0, le=65535, description="Web: webmail, admin, API (80/443).")
     allow_plaintext_auth_on_loopback: bool = Field(
         True,
@@ -396,3 +396,28 @@ def _toml_value(v: Any) -> str:
     import tomli_w
 
     return tomli_w.dumps({"v": str(v) if isinstance(v, Path) else v}).split("=", 1)[1].strip()
+
+
+def reference_markdown() -> str:
+    """The settings table of docs/configuration.md (a test keeps the two identical)."""
+    out: list[str] = []
+    current = None
+    for section, key, default, desc in iter_fields():
+        if section != current:
+            out += [
+                "",
+                f"### [{section}]",
+                "",
+                "| key | default | environment variable | meaning |",
+                "|---|---|---|---|",
+            ]
+            current = section
+        if default in (None, "", []):
+            shown = "(empty)"
+        elif isinstance(default, list):
+            shown = "`" + ", ".join(str(x) for x in default) + "`"
+        else:
+            shown = f"`{_toml_value(default)}`"
+        env = f"`GOVMAIL_{section.upper()}__{key.upper()}`"
+        out.append(f"| `{key}` | {shown} | {env} | {desc} |")
+    return "\n".join(out).strip() + "\n"

@@ -21,26 +21,40 @@ def write_csv(path: Path, body: str) -> Path:
 
 
 async def test_full_cycle_and_second_run_is_noop(directory: Directory, tmp_path: Path) -> None:
-    f1 = write_csv(tmp_path / "staff1.csv",
+    f1 = write_csv(
+        tmp_path / "staff1.csv",
         "PY-1,Nguyễn Thị Minh Hằng,000.01.00.H45,Chuyên viên,,đang làm việc\n"
         "PY-2,Đặng Văn Đức,000.01.00.H45,Trưởng phòng,,\n"
         "MIC-1,Trần Thị Ưng,000.01.00.G14,Chuyên viên,ung.tt@mic.gov.vn,\n"
-        "MIC-2,Lưu Văn Ơn,000.00.00.G14,Văn thư,,\n")
+        "MIC-2,Lưu Văn Ơn,000.00.00.G14,Văn thư,,\n",
+    )
     report = await run_import(directory, read_rows(f1), actor=HR)
-    assert report.summary() == {"create": 4, "update": 0, "transfer": 0, "archive": 0,
-                                "none": 0, "error": 0}
+    assert report.summary() == {
+        "create": 4,
+        "update": 0,
+        "transfer": 0,
+        "archive": 0,
+        "none": 0,
+        "error": 0,
+    }
     assert [r.address for r in report.results] == [
-        "hang.ntm@phuyen.gov.vn", "duc.dv@phuyen.gov.vn", "ung.tt@mic.gov.vn", "onlv@mic.gov.vn"]
+        "hang.ntm@phuyen.gov.vn",
+        "duc.dv@phuyen.gov.vn",
+        "ung.tt@mic.gov.vn",
+        "onlv@mic.gov.vn",
+    ]
 
     again = await run_import(directory, read_rows(f1), actor=HR)
     assert again.summary()["none"] == 4
 
-    f2 = write_csv(tmp_path / "staff2.csv",
+    f2 = write_csv(
+        tmp_path / "staff2.csv",
         "PY-1,Nguyễn Thị Minh Hằng,000.01.00.H45,Phó Trưởng phòng,,\n"  # update position
         "PY-2,Đặng Văn Đức,000.01.00.G14,Trưởng phòng,,\n"  # transfer to the ministry
         "MIC-1,Trần Thị Ưng,000.01.00.G14,Chuyên viên,,nghỉ việc\n"  # left
         "MIC-2,Lưu Văn Ơn,000.00.00.G14,Văn thư,,\n"  # unchanged
-        "MIC-3,Phan Thị Ánh,000.00.00.G14,Kế toán,,\n")  # new
+        "MIC-3,Phan Thị Ánh,000.00.00.G14,Kế toán,,\n",
+    )  # new
     dry = await run_import(directory, read_rows(f2), actor=HR, dry_run=True)
     assert [r.action for r in dry.results] == ["update", "transfer", "archive", "none", "create"]
     async with directory.reader() as ops:  # the dry run changed nothing
@@ -48,7 +62,13 @@ async def test_full_cycle_and_second_run_is_noop(directory: Directory, tmp_path:
         assert await ops.repo.mailbox_by_staff_id("MIC-3") is None
 
     applied = await run_import(directory, read_rows(f2), actor=HR)
-    assert [r.action for r in applied.results] == ["update", "transfer", "archive", "none", "create"]
+    assert [r.action for r in applied.results] == [
+        "update",
+        "transfer",
+        "archive",
+        "none",
+        "create",
+    ]
     async with directory.reader() as ops:
         assert (await ops.mailbox("hang.ntm@phuyen.gov.vn")).position == "Phó Trưởng phòng"
         moved = await ops.repo.mailbox_by_staff_id("PY-2")
@@ -63,7 +83,8 @@ async def test_full_cycle_and_second_run_is_noop(directory: Directory, tmp_path:
 async def test_bad_rows_are_reported_and_good_rows_still_land(
     directory: Directory, tmp_path: Path
 ) -> None:
-    f = write_csv(tmp_path / "bad.csv",
+    f = write_csv(
+        tmp_path / "bad.csv",
         "A-1,Hoàng Văn Nam,000.00.00.G14,,,\n"
         "A-2,Lý Thị Hoa,Sở Không Tồn Tại,,,\n"  # unknown unit
         "A-3,Vũ Thị Mai,000.00.00.G14,,mai@@mic.gov.vn,\n"  # bad e-mail
@@ -72,7 +93,8 @@ async def test_bad_rows_are_reported_and_good_rows_still_land(
         ",Đinh Văn Tú,000.00.00.G14,,,\n"  # no staff id
         "A-5,Tạ Thị Xuân,000.00.00.G14,,xuan@gmail.com,\n"  # domain not hosted
         "A-6,Kiều Văn Thành,000.00.00.G14,,,đi du lịch\n"  # unknown status
-        "A-7,Mạc Thị Yến,000.00.00.G14,,,\n")
+        "A-7,Mạc Thị Yến,000.00.00.G14,,,\n",
+    )
     report = await run_import(directory, read_rows(f), actor=HR)
     errors = {r.row: r.error for r in report.errors}
     assert sorted(errors) == [3, 4, 5, 6, 7, 8, 9]
@@ -95,7 +117,10 @@ async def test_xlsx_import(directory: Directory, tmp_path: Path) -> None:
     path = tmp_path / "staff.xlsx"
     wb.save(path)
     report = await run_import(directory, read_rows(path), actor=HR)
-    assert [r.address for r in report.results] == ["thuy.dtt@phuyen.gov.vn", "truong.nq@phuyen.gov.vn"]
+    assert [r.address for r in report.results] == [
+        "thuy.dtt@phuyen.gov.vn",
+        "truong.nq@phuyen.gov.vn",
+    ]
     assert [r.staff_id for r in report.results] == ["1001", "1002"]
 
 
@@ -109,7 +134,9 @@ async def test_xlsx_import(directory: Directory, tmp_path: Path) -> None:
         ("staff.pdf", b"%PDF-1.4", "file_type"),
     ],
 )
-def test_unusable_files_are_refused_whole(tmp_path: Path, name: str, content: bytes, key: str) -> None:
+def test_unusable_files_are_refused_whole(
+    tmp_path: Path, name: str, content: bytes, key: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(HrFileError) as exc:

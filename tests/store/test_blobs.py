@@ -54,7 +54,9 @@ def test_corruption_is_detected(tmp_path: Path) -> None:
         bs.path_for("../../etc/passwd")
 
 
-def test_disk_full_leaves_nothing_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bs = BlobStore(tmp_path)
     bs.ensure()
     real_write = os.write
@@ -97,7 +99,7 @@ def test_blob_survives_kill_right_after_write_returns(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     bs = BlobStore(root)
     for i, sha in enumerate(shas):
-        assert bs.get_sync(sha) == ("thư số %d " % i).encode() * 50000
+        assert bs.get_sync(sha) == f"thư số {i} ".encode() * 50000
     # Whatever the killed writer had in flight is only a temp file, cleaned on next open.
     bs.clean_tmp()
     assert set(shas) <= set(bs.iter_shas())

@@ -13,11 +13,18 @@ async def _mailbox(store: Store) -> int:
     async with store.write() as tx:
         d = await tx.directory.add(Domain(name="mic.gov.vn"))
         a = await tx.directory.add(
-            Agency(name="Bộ TT&TT", short_name="BTTTT", kind="ministry", domain_id=d.id, settings={})
+            Agency(
+                name="Bộ TT&TT", short_name="BTTTT", kind="ministry", domain_id=d.id, settings={}
+            )
         )
         m = await tx.directory.add(
-            Mailbox(domain_id=d.id, local_part="a", address="a@mic.gov.vn", full_name="A",
-                    agency_id=a.id)
+            Mailbox(
+                domain_id=d.id,
+                local_part="a",
+                address="a@mic.gov.vn",
+                full_name="A",
+                agency_id=a.id,
+            )
         )
         await tx.mail.ensure_default_folders(m.id)
         return m.id
@@ -33,8 +40,14 @@ async def test_uid_and_modseq_allocation_under_concurrency(store: Store) -> None
         async with store.write() as tx:
             blob_id = await tx.mail.add_blob_refs(f"{i:064x}", 100, 1)
             msg = await tx.mail.append(
-                NewMessage(folder_id=inbox.id, blob_id=blob_id, size=100,
-                           internal_date=utcnow(), meta={"i": i}, flags=["\\Seen"] if i % 2 else [])
+                NewMessage(
+                    folder_id=inbox.id,
+                    blob_id=blob_id,
+                    size=100,
+                    internal_date=utcnow(),
+                    meta={"i": i},
+                    flags=["\\Seen"] if i % 2 else [],
+                )
             )
             return msg.uid
 
@@ -59,8 +72,11 @@ async def test_blob_refcount_shared_by_recipients_and_released_on_expunge(store:
         again = await tx.mail.add_blob_refs(sha, 50, 0)
         assert again == blob_id
         for f in folders:
-            await tx.mail.append(NewMessage(folder_id=f.id, blob_id=blob_id, size=50,
-                                            internal_date=utcnow(), meta={}))
+            await tx.mail.append(
+                NewMessage(
+                    folder_id=f.id, blob_id=blob_id, size=50, internal_date=utcnow(), meta={}
+                )
+            )
     async with store.read() as tx:
         blob = await tx.mail.blob_by_id(blob_id)
         assert blob is not None and blob.refcount == 6

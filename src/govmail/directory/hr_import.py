@@ -36,8 +36,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 ACTIVE_WORDS = {"", "active", "dang lam viec", "lam viec", "dang cong tac", "hoat dong"}
 LEFT_WORDS = {
-    "left", "inactive", "nghi viec", "nghi huu", "thoi viec", "da nghi", "nghi",
-    "chuyen cong tac ngoai", "archived",
+    "left",
+    "inactive",
+    "nghi viec",
+    "nghi huu",
+    "thoi viec",
+    "da nghi",
+    "nghi",
+    "chuyen cong tac ngoai",
+    "archived",
 }
 REQUIRED = ("staff_id", "full_name", "unit")
 
@@ -287,9 +294,16 @@ async def run_import(
     for r in rows:
         if r.staff_id and r.staff_id in seen:
             results.append(
-                RowResult(r.row, r.staff_id, "error",
-                          error=t("directory.hr.duplicate_staff_id", staff_id=r.staff_id,
-                                  first=seen[r.staff_id]))
+                RowResult(
+                    r.row,
+                    r.staff_id,
+                    "error",
+                    error=t(
+                        "directory.hr.duplicate_staff_id",
+                        staff_id=r.staff_id,
+                        first=seen[r.staff_id],
+                    ),
+                )
             )
             if progress:
                 progress(1)

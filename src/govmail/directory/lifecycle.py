@@ -30,7 +30,7 @@ class LifecycleOps(MailboxOps):
             old_address = m.address
             local = await self.propose_local_part(new_domain, m.full_name)
             if m.kind == "agency":
-                local = await self.free_local_part(new_domain, m.local_part)
+                local = await self.free_local_part(new_domain, m.local_part, for_person=False)
             m.domain_id = new_domain.id
             m.local_part = local
             m.address = f"{local}@{new_domain.name}"

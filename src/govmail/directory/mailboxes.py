@@ -20,9 +20,11 @@ MAILBOX_KINDS = ("person", "agency")
 
 
 class MailboxOps(AgencyOps):
-    async def free_local_part(self, domain: Domain, base: str) -> str:
+    async def free_local_part(self, domain: Domain, base: str, *, for_person: bool = True) -> str:
+        """``base`` or the first free ``base2``, ``base3``… (reserved names only bar persons)."""
         taken = await self.repo.local_parts_like(domain.id, base)
-        return first_free(base, taken, self.settings.reserved_local_parts)
+        reserved = self.settings.reserved_local_parts if for_person else ()
+        return first_free(base, taken, reserved)
 
     async def propose_local_part(self, domain: Domain, full_name: str) -> str:
         template = domain.address_template or self.settings.address_template
@@ -65,7 +67,9 @@ class MailboxOps(AgencyOps):
             if kind == "person" and local in self.settings.reserved_local_parts:
                 raise DirectoryError("address.reserved", address=f"{local}@{dom.name}")
         elif kind == "agency":
-            local = await self.free_local_part(dom, ascii_fold(unit.short_name).replace(" ", ""))
+            local = await self.free_local_part(
+                dom, ascii_fold(unit.short_name).replace(" ", ""), for_person=False
+            )
         else:
             local = await self.propose_local_part(dom, full_name)
         if password is not None:

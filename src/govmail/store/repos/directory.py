@@ -74,7 +74,9 @@ class DirectoryRepo:
             q = q.where(Agency.role.in_(list(roles)))
         if active_only:
             q = q.where(Agency.active)
-        return (await self.s.scalars(q.order_by(Agency.path))).all()
+        rows = (await self.s.scalars(q)).all()
+        # Tree order: parents first, siblings by creation (paths compared as id tuples).
+        return sorted(rows, key=lambda a: [int(x) for x in a.path.strip("/").split("/") if x])
 
     async def children(self, agency_id: int | None) -> Sequence[Agency]:
         q = select(Agency).where(
