@@ -6,8 +6,9 @@ documents and mail still arrive in the pre-Unicode encodings:
 * ``tcvn3``: TCVN 5712:1993 VN3, the "ABC" code of the ``.VnTime`` fonts.  Only lowercase
   letters and Ă Â Ê Ô Ơ Ư Đ have codes; text set in the capital font ``.VnTimeH`` is stored at
   the lowercase codes and only *drawn* in capitals (hence ``uppercase_font=True``).  ``ư`` is
-  0xAD, the Windows-1252 soft hyphen.  Decoding also accepts the VN1 codes of 0xA0-0xFF
-  (a few uppercase toned letters; the five combining tones, only right after a vowel).
+  0xAD, the Windows-1252 soft hyphen.  Of the fuller VN1 level (glibc ``TCVN5712-1``) only
+  the five combining tones 0xB0-0xB4 are read, and only right after a vowel; its uppercase
+  toned letters are not, as the fonts do not have them (those bytes stay Windows-1252).
 * ``vni``: VNI-Windows (``VNI-Times``): a base letter followed by one mark byte (``á`` is
   ``61 F9``, "aù"), single bytes for ơ ư đ and the toned i; decoded longest match first.
 * ``viscii``: VISCII (RFC 1456), one byte per letter, six uppercase letters in the C0 range.
@@ -24,23 +25,29 @@ before the legacy table is applied.  Characters that no such misreading can prod
 word holding one is kept as it is; this lets half-converted documents come through intact.
 
 Detection (``detect``) converts the input with every candidate encoding and scores each
-result by Vietnamese syllable plausibility rather than byte frequency: the text is split into
-words, and every word is checked against the phonotactics of a Vietnamese syllable (initial
-consonant + rime from a closed list, at most one tone mark, only the sắc or nặng tone before
-a final c/ch/p/t).  A reading counts as Vietnamese when at least 70% of its words with
-diacritics and 50% of all its ordinary words are syllables; among such readings the one with
-the most valid diacritic words (minus the invalid ones) wins, the input as it stands winning
-ties.  A wrong table turns Vietnamese into strings such as ``Trửụứng`` that fail these rules,
-and French or German words (``été``, ``für``) are neither syllables before nor after a trial
+result by Vietnamese syllable plausibility rather than byte frequency.  The text is split into
+words and each word is checked against the phonotactics of a Vietnamese syllable: initial
+consonant + rime from a closed list, one tone mark at most, placed on the right vowel (old
+and new styles), and only sắc or nặng before a final c/ch/p/t.  A reading counts as
+Vietnamese when at least 70% of its words with diacritics and 50% of its ordinary words are
+syllables.  Among such readings the one with the most valid diacritic words wins, after
+subtracting its invalid ones and the bytes its encoding never produces (a VNI mark byte with
+no letter before it, a TCVN3 code only VN1 has...).  Text as it stands wins ties and a legacy
+reading must beat it by at least 2 words (and 5%); for raw bytes a legacy reading wins ties
+over Windows-1252, and among legacy readings TCVN3, then VNI, VISCII, Windows-1258.  A wrong
+table turns Vietnamese into strings such as ``Trửụứng`` that fail these rules, and French
+or German words (``été``, ``für``) are syllables neither before nor after a trial
 conversion, so they are left alone.  The confidence grows with the number of valid words and
 with the margin over the runner-up reading.
 
-Limits: very short inputs (one or two words) are ambiguous and get a low confidence; a text
-that mixes a legacy encoding with Unicode words made only of Latin-1 letters (``Hà``) has
-those words converted too; TCVN3 capitals cannot be told from lowercase without the font
-name, so text decoded without ``uppercase_font`` comes out in lowercase where the capital
-font was used; TCVN3 text read through a Vietnamese (cp1258) locale, VPS, VIQR variants
-other than RFC 1456 style and doubly mis-decoded text are not recognised.
+Limits: inputs of one to four words are often ambiguous (TCVN3 ``Bµ Y tª`` is ``Bà Y tê``,
+the same bytes in VISCII ``Bộ Y tế``) and get a low confidence; TCVN3 capitals cannot be
+told from lowercase without the font name, so text decoded without ``uppercase_font`` comes
+out in lowercase where the capital font was used; in a half-converted document a line with
+no Unicode-only Vietnamese letter is taken as legacy as a whole; only the first 100 000
+characters are examined; TCVN3 text read through a Vietnamese (cp1258) locale, VPS, VIQR
+variants other than the RFC 1456 style, UTF-8 misread as Windows-1252 and doubly misread
+text are not recognised.
 """
 
 from __future__ import annotations
@@ -339,9 +346,13 @@ def decode_mojibake(text: str, encoding: LegacyEncoding, *, uppercase_font: bool
     _check_encoding(encoding)
     _check_uppercase_font(encoding, uppercase_font)
     decoder = _DECODERS[encoding]
+    # Windows-1252 has no combining marks, so composing first only undoes an NFD pass
+    # made after the misreading ("ha\u0308c" is "häc").
+    text = unicodedata.normalize("NFC", text)
 
     def convert(chunk: str) -> str:
-        converted = decoder(_pseudo_from_text(chunk))
+        # VIQR is plain ASCII: there are no misread bytes to map back.
+        converted = decoder(chunk if encoding == "viqr" else _pseudo_from_text(chunk))
         return converted.upper() if uppercase_font else converted
 
     if not _UNICODE_ONLY_RE.search(text):  # pure misread legacy text: one pass
@@ -380,13 +391,8 @@ _TCVN3_ENCODE: Final[dict[str, int]] = {
 }
 _VISCII_ENCODE: Final[dict[str, int]] = {ch: b for b, ch in VISCII_DECODE.items()}
 _CP1252_ENCODE: Final[dict[str, int]] = {ch: b for b, ch in _CP1252_HIGH.items()}
-_TONE_MARKS: Final[dict[str, str]] = {
-    "\u0300": "huyền",
-    "\u0301": "sắc",
-    "\u0303": "ngã",
-    "\u0309": "hỏi",
-    "\u0323": "nặng",
-}
+# huyền, sắc, ngã, hỏi, nặng
+_TONE_MARKS: Final[frozenset[str]] = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _TCVN3_CASE_HINT: Final = (
     "TCVN3 has no uppercase toned letters: lowercase the text, or encode it for the "
     ".VnTimeH capital font with uppercase_font=True"
@@ -455,7 +461,14 @@ def _encode_viqr(text: str, errors: EncodeErrors) -> bytes:
             continue
         decomposed = unicodedata.normalize("NFD", ch)
         base, marks = decomposed[0], decomposed[1:]
-        if base in "aeiouyAEIOUY" and all(m in _VIQR_MOD_OF or m in _VIQR_TONE_OF for m in marks):
+        if (
+            base in "aeiouyAEIOUY"
+            and all(m in _VIQR_MOD_OF or m in _VIQR_TONE_OF for m in marks)
+            and all(
+                (base.lower(), _VIQR_MOD_OF[m]) in _VIQR_MOD_OK for m in marks if m in _VIQR_MOD_OF
+            )
+            and sum(m in _VIQR_TONE_OF for m in marks) <= 1
+        ):
             out.append(base)
             out.extend(_VIQR_MOD_OF[m] for m in marks if m in _VIQR_MOD_OF)
             out.extend(_VIQR_TONE_OF[m] for m in marks if m in _VIQR_TONE_OF)
@@ -555,7 +568,7 @@ _RIME_LIST: Final = """
 """
 _RIMES: Final[frozenset[str]] = frozenset(_RIME_LIST.split())
 _STOP_FINALS: Final = ("c", "ch", "k", "p", "t")
-_STOP_TONES: Final = frozenset({"", "\u0301", "\u0323"})
+_STOP_TONES: Final = frozenset({"\u0301", "\u0323"})
 _VN_LETTERS: Final = frozenset("abcdđeghiklmnopqrstuvxyăâêôơư")
 
 
@@ -581,10 +594,10 @@ def _syllable(word: str, strict_tone: bool) -> bool:
         rime = bare[len(initial) :]
         if rime not in _RIMES:
             continue
-        if strict_tone and tone:
+        if strict_tone:
             if rime.endswith(_STOP_FINALS) and tone not in _STOP_TONES:
                 continue
-            if tone_at - len(initial) not in _tone_places(rime):
+            if tone and tone_at - len(initial) not in _tone_places(rime):
                 continue
         return True
     return False
@@ -612,8 +625,9 @@ def _tone_places(rime: str) -> frozenset[int]:
 def is_vietnamese_syllable(word: str) -> bool:
     """True if ``word`` is a well-formed Vietnamese syllable (case-insensitive).
 
-    A syllable carrying diacritics must also obey the tone rule for final c/ch/p/t; a bare
-    ASCII word is accepted if it would be a syllable once its diacritics were restored.
+    A word with diacritics must also have its tone on the right vowel (old and new styles
+    both accepted) and, before a final c/ch/p/t, the sắc or nặng tone; a bare ASCII word is
+    accepted if it would be a syllable once its diacritics were restored.
     """
     if not word:
         return False
@@ -777,7 +791,9 @@ _VNI_MARK_RE: Final = re.compile(
 )
 _VISCII_C0_RE: Final = re.compile("[" + "".join(chr(b) for b in VISCII_DECODE if b < 0x20) + "]")
 _CP1258_TONE_RE: Final = re.compile("[aeiouyAEIOUY\xe2\xea\xf4\xe3\xf5\xfd][\xcc\xec\xd2\xde\xf2]")
-_VIQR_MARK_RE: Final = re.compile(r"[aeiouyAEIOUY](?:[\^(+]['`?~.]?|['`?~.])(?=[a-zA-Z])|[dD][dD]")
+_VIQR_MARK_RE: Final = re.compile(
+    r"[aeiouyAEIOUY](?:[\^(+]['`?~.]?|['`?~.])(?=[a-zA-Z])|(?<![A-Za-z])[dD][dD](?=[aeiouyAEIOUY])"
+)
 _COMBINING_RE: Final = re.compile("[\u0300-\u036f]")
 
 
@@ -845,25 +861,29 @@ _LEGACY_VERDICT: Final[Mapping[str, LegacyEncoding]] = MappingProxyType(
 )
 
 
+_MISREAD_RE: Final = re.compile(
+    "[\x80-\xff"
+    + "".join(sorted(chr(c) for c in _CP1252_TO_PSEUDO))
+    + "".join(chr(b) for b in VISCII_DECODE if b < 0x20)
+    + "]"
+)
+
+
 def _could_be_misread_legacy(text: str) -> bool:
-    return any(0x80 <= ord(ch) <= 0xFF or ord(ch) in _CP1252_TO_PSEUDO for ch in text) or bool(
-        _VISCII_C0_RE.search(text)
-    )
+    return _MISREAD_RE.search(text) is not None
 
 
 def _detect_text(text: str) -> Detection:
     nfc = unicodedata.normalize("NFC", text)
-    pseudo = _pseudo_from_text(text)
+    pseudo = _pseudo_from_text(nfc)
     candidates = [_score("as-is", nfc)]
-    if _could_be_misread_legacy(text):
-        convertible = _convertible_pseudo(text)
+    if _could_be_misread_legacy(nfc):
+        convertible = _convertible_pseudo(nfc)
         for enc in ("tcvn3", "vni", "viscii", "cp1258"):
-            candidates.append(
-                _score(enc, decode_mojibake(text, enc), _impossible(enc, convertible))
-            )
+            candidates.append(_score(enc, decode_mojibake(nfc, enc), _impossible(enc, convertible)))
     evidence = _evidence(pseudo, text)
     if evidence["viqr_marks"] >= 2:
-        candidates.append(_score("viqr", decode_mojibake(text, "viqr")))
+        candidates.append(_score("viqr", decode_mojibake(nfc, "viqr")))
     best, confidence = _choose(candidates, trust_baseline=True)
     verdict: Verdict
     if best is None:
