@@ -3,14 +3,15 @@
 Provenance (generated once at development time, committed as literals; nothing here calls
 iconv at run time):
 
-* ``TCVN3_DECODE``: glibc iconv ``TCVN5712-1`` (TCVN 5712:1993 VN1), bytes 0xA0-0xFF, one
+* ``TCVN3_DECODE``: glibc iconv ``TCVN5712-1`` (TCVN 5712:1993 VN1), bytes 0xA1-0xFF, one
   byte at a time.  The .VnTime fonts implement the VN3 subset: lowercase letters plus
-  Ă Â Ê Ô Ơ Ư Đ.  VN1 additionally puts uppercase toned letters in the C0 and 0x80-0x9F
-  ranges (left out: in real .VnTime documents those bytes are Windows-1252 punctuation) and
-  at a few codes in 0xA0-0xFF (kept for decoding, listed in ``TCVN3_VN1_ONLY``).
+  Ă Â Ê Ô Ơ Ư Đ (74 codes).  VN1 also has uppercase toned letters in the C0 and 0x80-0x9F
+  ranges (left out here: in real .VnTime documents those bytes are Windows-1252
+  punctuation) and at the codes of 0xA1-0xFF listed in ``TCVN3_VN1_ONLY``, together with
+  five combining tones; of those the decoder reads only the tones.
   Cross-checked: the 134 letters against the HCMGIS QGIS plugin table (thangqd/HCMGIS,
-  hcmgis_library.py, which writes uppercase toned letters at the lowercase code) and every
-  VN3 code against iconv in the encoding direction.
+  hcmgis_library.py, which writes uppercase toned letters at the lowercase code), 134/134,
+  and every VN3 code against iconv in the encoding direction.
 * ``VISCII_DECODE``: glibc iconv ``VISCII`` (RFC 1456), all 256 bytes.  Compared with
   UniKey's VnConv table (fcitx/fcitx5-unikey unikey/data.cpp): identical except the six
   letters VISCII places in C0 (Ẳ Ẵ Ẫ Ỷ Ỹ Ỵ) plus Õ (0xA0), which UniKey writes at the
