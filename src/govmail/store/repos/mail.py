@@ -148,6 +148,23 @@ class MailRepo:
         )
         return {mb: fid for mb, fid in rows.all()}
 
+    async def delivery_folders(self, mailbox_ids: set[int]) -> dict[int, dict[str, int]]:
+        """For each mailbox: {"INBOX": id, "\\Sent": id, "\\Junk": id, ...}."""
+        if not mailbox_ids:
+            return {}
+        rows = await self.s.execute(
+            select(Folder.mailbox_id, Folder.id, Folder.name, Folder.special_use)
+            .where(Folder.mailbox_id.in_(list(mailbox_ids)))
+            .where((Folder.name == "INBOX") | Folder.special_use.is_not(None))
+            .order_by(Folder.id)
+        )
+        out: dict[int, dict[str, int]] = {}
+        for mailbox_id, folder_id, name, special in rows.all():
+            d = out.setdefault(mailbox_id, {})
+            key = "INBOX" if name == "INBOX" else special
+            d.setdefault(key, folder_id)
+        return out
+
     async def create_folder(
         self, mailbox_id: int, name: str, special_use: str | None = None
     ) -> Folder:

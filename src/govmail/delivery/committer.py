@@ -1,0 +1,196 @@
+"""Group commit: many deliveries, one fsync'd batch of blob files and one transaction.
+
+Each delivery is a ``StoreJob``. The committer takes every job waiting when it becomes
+free, writes their blobs (shared directory fsyncs), then stores all their rows in one
+transaction, and only then resolves each job's future: a door answers 250 after that, so
+nothing is acknowledged before it is durable. Under load the batches grow by themselves
+(jobs pile up while the previous batch is being synced); alone, a job is committed at once.
+If a batch's transaction fails, its jobs are retried one by one so that one bad job does
+not fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from govmail.store.db import Store
+from govmail.store.models import OutboundMessage
+from govmail.store.repos.mail import NewMessage
+
+log = logging.getLogger("govmail.delivery")
+
+
+@dataclass(slots=True)
+class LocalCopy:
+    mailbox_id: int
+    folder: str = "INBOX"  # "INBOX", or a special-use attribute such as "\\Junk", "\\Sent"
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class RemoteBatch:
+    domain: str
+    recipients: list[str]
+
+
+@dataclass(slots=True)
+class StoredCopy:
+    mailbox_id: int
+    folder_id: int
+    uid: int
+
+
+@dataclass(slots=True)
+class StoreResult:
+    blob_sha256: str
+    copies: list[StoredCopy]
+    outbound_ids: list[int]
+
+
+@dataclass(slots=True)
+class StoreJob:
+    raw: bytes
+    meta: dict[str, Any]
+    search_text: str
+    internal_date: datetime
+    copies: list[LocalCopy]
+    remote: list[RemoteBatch] = field(default_factory=list)
+    mail_from: str = ""
+    queue_lifetime: timedelta = timedelta(days=5)
+    dkim_domain: str | None = None
+    subject: str = ""
+    from_addr: str = ""
+    sent_date: datetime | None = None
+    message_id: str | None = None
+    has_attachments: bool = False
+    future: asyncio.Future[StoreResult] | None = None
+
+
+class GroupCommitter:
+    name = "committer"
+
+    def __init__(self, store: Store, max_batch: int = 128) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[StoreJob] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.jobs = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="group-committer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if job.future and not job.future.done():
+                job.future.set_exception(RuntimeError("server shutting down"))
+
+    def healthy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def submit(self, job: StoreJob) -> StoreResult:
+        if not self.healthy():
+            raise RuntimeError("the group committer is not running")
+        job.future = asyncio.get_running_loop().create_future()
+        await self._queue.put(job)
+        return await job.future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._commit(batch)
+            except Exception as exc:
+                if len(batch) == 1:
+                    self._fail(batch[0], exc)
+                    continue
+                log.warning("batch of %d failed (%s); retrying one by one", len(batch), exc)
+                for job in batch:
+                    try:
+                        (result,) = await self._commit([job])
+                    except Exception as exc1:
+                        self._fail(job, exc1)
+                    else:
+                        self._done(job, result)
+                continue
+            for job, result in zip(batch, results, strict=True):
+                self._done(job, result)
+
+    @staticmethod
+    def _done(job: StoreJob, result: StoreResult) -> None:
+        if job.future is not None and not job.future.done():
+            job.future.set_result(result)
+
+    @staticmethod
+    def _fail(job: StoreJob, exc: BaseException) -> None:
+        if job.future is not None and not job.future.done():
+            job.future.set_exception(exc)
+
+    async def _commit(self, batch: Sequence[StoreJob]) -> list[StoreResult]:
+        refs = await self.store.blobs.put_many([j.raw for j in batch])
+        results: list[StoreResult] = []
+        async with self.store.write() as tx:
+            for job, ref in zip(batch, refs, strict=True):
+                nrefs = len(job.copies) + len(job.remote)
+                blob_id = await tx.mail.add_blob_refs(ref.sha256, ref.size, nrefs)
+                if job.search_text:
+                    await tx.mail.set_blob_text(blob_id, job.search_text)
+                folders = await tx.mail.delivery_folders({c.mailbox_id for c in job.copies})
+                copies: list[StoredCopy] = []
+                for c in job.copies:
+                    by_use = folders.get(c.mailbox_id, {})
+                    folder_id = by_use.get(c.folder) or by_use.get("INBOX")
+                    if folder_id is None:
+                        await tx.mail.ensure_default_folders(c.mailbox_id)
+                        again = await tx.mail.delivery_folders({c.mailbox_id})
+                        folder_id = again[c.mailbox_id]["INBOX"]
+                    msg = await tx.mail.append(
+                        NewMessage(
+                            folder_id=folder_id,
+                            blob_id=blob_id,
+                            size=ref.size,
+                            internal_date=job.internal_date,
+                            meta=job.meta,
+                            subject=job.subject,
+                            from_addr=job.from_addr,
+                            sent_date=job.sent_date,
+                            message_id_header=job.message_id,
+                            has_attachments=job.has_attachments,
+                            flags=c.flags,
+                        )
+                    )
+                    copies.append(StoredCopy(c.mailbox_id, folder_id, msg.uid))
+                outbound_ids: list[int] = []
+                for rb in job.remote:
+                    row = await tx.queue.add(
+                        OutboundMessage(
+                            blob_id=blob_id,
+                            mail_from=job.mail_from,
+                            domain=rb.domain,
+                            recipients=list(rb.recipients),
+                            status="queued",
+                            attempts=0,
+                            next_attempt_at=job.internal_date,
+                            created_at=job.internal_date,
+                            expires_at=job.internal_date + job.queue_lifetime,
+                            dkim_domain=job.dkim_domain,
+                        )
+                    )
+                    outbound_ids.append(row.id)
+                results.append(StoreResult(ref.sha256, copies, outbound_ids))
+        self.batches += 1
+        self.jobs += len(batch)
+        return results

@@ -1,0 +1,86 @@
+"""Recipient resolution: an address -> the local mailboxes and remote addresses it means.
+
+Mailboxes, aliases, groups (static and dynamic, nested, loop-safe) and sub-addressing
+(``name+tag@domain``) are followed. The delivery pipeline and the SMTP RCPT check both
+use this, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from govmail.directory.errors import DirectoryError
+from govmail.directory.service import DirectoryOps
+
+Kind = Literal["local", "remote", "unknown", "disabled"]
+MAX_GROUP_DEPTH = 8
+
+
+@dataclass(slots=True)
+class Resolved:
+    address: str
+    kind: Kind
+    mailbox_ids: list[int] = field(default_factory=list)
+    remote: list[str] = field(default_factory=list)
+    # Set when the address is an agency mailbox or a group, for logs and the documents layer.
+    via: str | None = None
+
+
+def normalize_address(address: str) -> str:
+    address = address.strip().strip("<>").strip()
+    if "@" not in address:
+        return address.lower()
+    local, domain = address.rsplit("@", 1)
+    return f"{local.lower()}@{domain.lower().rstrip('.')}"
+
+
+async def resolve(
+    ops: DirectoryOps, address: str, local_domains: set[str], _depth: int = 0,
+    _seen: set[str] | None = None,
+) -> Resolved:
+    address = normalize_address(address)
+    if "@" not in address:
+        return Resolved(address, "unknown")
+    local, domain = address.rsplit("@", 1)
+    if domain not in local_domains:
+        return Resolved(address, "remote", remote=[address])
+    seen = _seen if _seen is not None else set()
+    if address in seen or _depth > MAX_GROUP_DEPTH:
+        return Resolved(address, "local")  # a loop or absurd nesting adds nobody
+    seen.add(address)
+
+    m = await ops.repo.mailbox_by_address(address)
+    if m is not None:
+        if m.status == "archived":
+            return Resolved(address, "disabled")
+        return Resolved(address, "local", [m.id], via="agency" if m.kind == "agency" else None)
+    alias = await ops.repo.alias_by_address(address)
+    if alias is not None:
+        target = await ops.repo.mailbox_by_id(alias.mailbox_id)
+        if target is None or target.status == "archived":
+            return Resolved(address, "disabled")
+        return Resolved(address, "local", [target.id], via="alias")
+    group = await ops.repo.group_by_address(address)
+    if group is not None:
+        out = Resolved(address, "local", via="group")
+        try:
+            members = await ops.expand_group(address)
+        except DirectoryError:
+            members = []
+        for member in members:
+            r = await resolve(ops, member, local_domains, _depth + 1, seen)
+            for mid in r.mailbox_ids:
+                if mid not in out.mailbox_ids:
+                    out.mailbox_ids.append(mid)
+            for ra in r.remote:
+                if ra not in out.remote:
+                    out.remote.append(ra)
+        return out
+    if "+" in local:
+        base = local.split("+", 1)[0]
+        if base:
+            r = await resolve(ops, f"{base}@{domain}", local_domains, _depth, seen)
+            r.address = address
+            return r
+    return Resolved(address, "unknown")
