@@ -3,9 +3,11 @@
 Mail declares charsets loosely ("utf8", "x-unknown", "ks_c_5601-1987", or nothing at all
 while carrying Vietnamese in UTF-8 or windows-1258).  ``decode_text`` turns bytes into an
 NFC string, trying in order: the declared charset (if Python knows it as a *text* codec),
-UTF-8, windows-1258, and finally latin-1 (which accepts any byte).  A declared charset that
-fails is retried with replacement characters only when the bytes are not valid UTF-8, so a
-single bad byte in a UTF-8 body does not turn the whole text into mojibake.
+UTF-8, windows-1258, and finally latin-1 (which accepts any byte).  Bytes declared as a
+single-byte charset (latin-1, windows-125x...) that are valid UTF-8 are read as UTF-8.
+A declared charset that fails is retried with replacement characters only when the bytes
+are not valid UTF-8, so a single bad byte in a UTF-8 body does not turn the whole text
+into mojibake.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+_SINGLE_BYTE = ("iso8859", "cp125", "latin", "mac-", "cp874", "koi8", "cp437", "cp850")
+
+
 def _guess(data: bytes) -> str:
     for codec in ("utf-8", "cp1258"):
         try:
@@ -90,6 +95,13 @@ def _guess(data: bytes) -> str:
 def decode_text(data: bytes, charset: str | None = None) -> str:
     """Decode ``data`` declared as ``charset``; never raises; result is NFC."""
     codec = codec_for(charset)
+    if codec is not None and codec.startswith(_SINGLE_BYTE) and not data.isascii():
+        # UTF-8 mislabelled as latin-1 or windows-125x is common; genuine single-byte
+        # text is practically never valid UTF-8.
+        try:
+            return nfc(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
     if codec is not None and codec != "ascii":
         try:
             return nfc(data.decode(codec))

@@ -41,7 +41,7 @@ _NEWLINES = re.compile(r"\s*\n\s*")
 def _replace(m: re.Match[str]) -> str:
     tag = m.group(2)
     if tag is None:
-        return " "
+        return "" if m.group().startswith("<!--") else " "
     tag = tag.lower()
     if tag in _INLINE:
         return ""
