@@ -352,3 +352,25 @@ def test_json_roundtrip(name: str) -> None:
     data = pm.to_dict()
     assert data["v"] == SCHEMA_VERSION
     assert len(data["envelope"]) == 10
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_leaves_agree_with_the_standard_library(name: str) -> None:
+    """Leaf parts in document order: same media types and decoded content as ``email``."""
+    import email
+    import email.policy
+
+    raw = ALL[name]
+    pm = parse_message(raw)
+    ours = [
+        (part.media_type, decoded_part(raw, pm, num))
+        for num, part in walk_parts(pm, into_messages=True)
+        if not part.parts and part.message is None
+    ]
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    theirs = [
+        (leaf.get_content_type(), leaf.get_payload(decode=True))
+        for leaf in msg.walk()
+        if not leaf.is_multipart()
+    ]
+    assert ours == theirs

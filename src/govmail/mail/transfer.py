@@ -106,14 +106,16 @@ def decode_transfer(data: bytes, encoding: str | None, *, strict: bool = False) 
 def decoded_size_estimate(raw: bytes, start: int, end: int, encoding: str | None) -> int:
     """Size of the decoded content of ``raw[start:end]`` without decoding it.
 
-    Exact for well-formed base64 and for identity encodings; for quoted-printable it is the
+    Exact for well-formed base64 (consistent line ends, no blanks) and identity encodings; for quoted-printable it is the
     size after decoding (small parts) or the encoded size (parts over 1 MiB).
     """
     enc = (encoding or "").strip().lower()
     size = end - start
     if enc == "base64":
-        chars = size - raw.count(b"\n", start, end) - raw.count(b"\r", start, end)
-        chars -= raw.count(b" ", start, end) + raw.count(b"\t", start, end)
+        lf = raw.count(b"\n", start, end)
+        first_lf = raw.find(b"\n", start, end)
+        crlf = first_lf > start and raw[first_lf - 1] == 0x0D
+        chars = size - lf - (lf if crlf else raw.count(b"\r", start, end))
         tail = raw[max(start, end - 8) : end].rstrip(b"\r\n \t")
         pad = len(tail) - len(tail.rstrip(b"="))
         return max(0, chars * 3 // 4 - pad)
