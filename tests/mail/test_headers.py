@@ -366,3 +366,42 @@ def test_format_address_header_folds_many_recipients() -> None:
     assert all(len(line) <= 76 for line in value.split("\r\n"))
     parsed = parse_address_list(_unfold(value))
     assert [(a.display_name, a.addr_spec) for a in parsed] == recipients
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "x " * 20000 + "@ " + ": " * 20000,
+        "(" * 50000,
+        "(a)" * 30000,
+        '"' + "\\" * 50000,
+        "<" * 30000 + ">" * 30000,
+        "a@b, " * 20000,
+        "=?utf-8?q?" * 10000,
+    ],
+)
+def test_hostile_address_lists_parse_in_linear_time(value: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    parse_address_list(value)
+    decode_header_value(value)
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "text/plain; a=x" + " " * 50000 + "y",
+        "text/plain" + "; a" * 20000,
+        'text/plain; a="' + "\\" * 50000,
+        "attachment; " + "".join(f"filename*{i}*=%C3; " for i in range(999)) * 5,
+    ],
+)
+def test_hostile_content_values_parse_in_linear_time(value: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    cv = parse_content_value(value)
+    decode_params(cv.params)
+    assert time.perf_counter() - start < 1.0

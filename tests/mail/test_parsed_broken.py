@@ -431,3 +431,25 @@ def test_from_json_errors() -> None:
         ParsedMessage.from_dict(broken)
     with pytest.raises(StoredMetadataError):
         ParsedMessage.from_dict({**good, "envelope": [None] * 3})
+
+
+def test_top_level_message_rfc822() -> None:
+    raw = lines(
+        "Content-Type: message/rfc822",
+        "",
+        "Subject: inner",
+        "Content-Type: multipart/mixed; boundary=i",
+        "",
+        "--i",
+        "",
+        "first",
+        "--i",
+        "",
+        "second",
+        "--i--",
+    )
+    pm = parse_checked(raw)
+    assert [n for n, _ in walk_parts(pm, into_messages=True)] == ["1", "1.1", "1.2"]
+    assert section_bytes(raw, pm, "1.2") == b"second"
+    assert section_bytes(raw, pm, "1.HEADER.FIELDS (subject)") == b"Subject: inner\r\n\r\n"
+    assert pm.attachments[0].filename == "inner.eml"

@@ -374,18 +374,23 @@ def parse_address_list(value: str | bytes | None, *, limit: int = 10000) -> list
     current: list[_Token] = []
     in_group = False
     in_angle = False
+    has_addr_syntax = False  # current holds "<" or "@": a ":" then is not a group
 
     def finish() -> None:
+        nonlocal has_addr_syntax
         addr = _finish_mailbox(current)
         if addr is not None:
             result.append(addr)
         current.clear()
+        has_addr_syntax = False
 
     for tok in tokens:
         if len(result) >= limit:
             break
         if tok.kind == "sp":
             t = tok.text
+            if t in "<@":
+                has_addr_syntax = True
             if t == "<":
                 in_angle = True
             elif t == ">":
@@ -400,11 +405,7 @@ def parse_address_list(value: str | bytes | None, *, limit: int = 10000) -> list
                         result.append(Address(None, None, None, None))
                         in_group = False
                     continue
-                if (
-                    t == ":"
-                    and not in_group
-                    and not any(c.kind == "sp" and c.text in "<@" for c in current)
-                ):
+                if t == ":" and not in_group and not has_addr_syntax:
                     result.append(Address(None, None, _join_phrase(current), None))
                     current.clear()
                     in_group = True
@@ -443,7 +444,16 @@ _PARAM = re.compile(
     r"""\s*([^\s=;"]+)\s*=\s*(?:"((?:[^"\\]|\\.?)*)"?|([^;]*))\s*;?""",
     re.S,
 )
-_COMMENT_TAIL = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def _strip_comment_tail(text: str) -> str:
+    """Drop one trailing RFC 822 comment: ``us-ascii (Plain text)`` -> ``us-ascii``."""
+    text = text.strip()
+    if text.endswith(")"):
+        start = text.rfind("(")
+        if start >= 0 and "(" not in text[start + 1 : -1]:
+            return text[:start].strip()
+    return text
 
 
 def parse_content_value(value: str | bytes | None) -> ContentValue:
@@ -453,7 +463,7 @@ def parse_content_value(value: str | bytes | None) -> ContentValue:
     text = decode_8bit(value) if isinstance(value, bytes) else value
     text = unfold(text).strip()
     semi = _main_token_end(text)
-    main = _COMMENT_TAIL.sub("", text[:semi]).strip().lower()
+    main = _strip_comment_tail(text[:semi]).lower()
     if "(" in main:
         main = main.split("(", 1)[0].strip()
     params: list[tuple[str, str]] = []
@@ -468,10 +478,8 @@ def parse_content_value(value: str | bytes | None) -> ContentValue:
             pos = nxt + 1
             continue
         attr = m.group(1).lower()
-        if m.group(2) is not None:
-            val = _unescape(m.group(2))
-        else:
-            val = _COMMENT_TAIL.sub("", m.group(3)).strip()
+        quoted = m.group(2)
+        val = _unescape(quoted) if quoted is not None else _strip_comment_tail(m.group(3))
         params.append((attr, val))
         if m.end() == pos:  # pragma: no cover - the pattern always consumes the attribute
             break
@@ -507,10 +515,11 @@ def decode_params(params: Iterable[tuple[str, str]]) -> dict[str, str]:
     for name, segs in pieces.items():
         charset: str | None = None
         buf = bytearray()
-        for index in sorted(segs):
+        order = sorted(segs)
+        for index in order:
             encoded, val = segs[index]
             if encoded:
-                if index == sorted(segs)[0]:
+                if index == order[0]:
                     charset, val = _split_2231_charset(val)
                 buf += urllib.parse.unquote_to_bytes(val)
             else:
@@ -550,7 +559,7 @@ def parse_date(value: str | None) -> dt.datetime | None:
     """
     if not value:
         return None
-    text = " ".join(unfold(value).split())
+    text = " ".join(unfold(value)[:300].split())
     if not text:
         return None
     parsed: dt.datetime | None = None

@@ -15,7 +15,7 @@ __all__ = ["html_to_text"]
 
 _MARKUP = re.compile(
     r"<!--.*?(?:-->|\Z)"
-    r"|<(script|style|head|title)\b.*?(?:</\1\s*>|\Z)"
+    r"|<(script|style|title)\b.*?(?:</\1\s*>|\Z)"
     r"|<!\[CDATA\[.*?(?:\]\]>|\Z)"
     r"|<[!?].*?(?:>|\Z)"
     r"|</?([A-Za-z][A-Za-z0-9:-]*)[^>]*(?:>|\Z)",
