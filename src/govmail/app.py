@@ -8,9 +8,16 @@ import signal
 import ssl
 
 from govmail.config import Settings
+from govmail.delivery.committer import GroupCommitter
+from govmail.delivery.events import MailEvents
+from govmail.delivery.pipeline import Pipeline
+from govmail.directory.login_guard import LoginGuard
 from govmail.directory.service import Directory
 from govmail.i18n import set_default_language
 from govmail.logging_setup import configure_logging
+from govmail.policy.base import PolicyCheck
+from govmail.policy.identity import SenderIdentityCheck
+from govmail.ratelimit import ConnectionCounter, WindowLimiter
 from govmail.services import Service
 from govmail.store.db import Store
 from govmail.tlscert import server_context
@@ -28,16 +35,53 @@ class App:
             pool_size=settings.database.pool_size,
         )
         self.directory = Directory(self.store, settings)
+        self.events = MailEvents()
+        self.committer = GroupCommitter(self.store)
+        self.guard = LoginGuard(settings.auth)
+        self.pipeline = Pipeline(
+            settings, self.directory, self.committer, self.events, self._policy_checks()
+        )
         self.services: list[Service] = []
         self.tls: ssl.SSLContext | None = None
         self._stopping = asyncio.Event()
 
+    def _policy_checks(self) -> list[PolicyCheck]:
+        return [SenderIdentityCheck(self.directory)]
+
     def _build_services(self) -> list[Service]:
+        from govmail.smtp.handler import SmtpLimits
+        from govmail.smtp.service import SmtpService
         from govmail.web.app import create_app
         from govmail.web.http_service import HttpService
 
-        ls = self.settings.listeners
-        return [HttpService(create_app(self), ls.bind, ls.http_port)]
+        assert self.tls is not None
+        ls, lim = self.settings.listeners, self.settings.limits
+        smtp_limits = SmtpLimits(
+            messages_per_ip=WindowLimiter(lim.messages_per_minute_per_ip, 60.0),
+            sends_per_user=WindowLimiter(lim.sends_per_hour_per_user, 3600.0),
+        )
+        connections = ConnectionCounter(lim.max_connections_per_ip)
+
+        def smtp(mode: str, port: int) -> SmtpService:
+            return SmtpService(
+                mode,
+                port,
+                self.settings,
+                self.pipeline,
+                self.directory,  # type: ignore[arg-type]
+                self.guard,
+                smtp_limits,
+                self.tls,
+                connections,
+            )  # type: ignore[arg-type]
+
+        return [
+            self.committer,
+            smtp("mx", ls.smtp_port),
+            smtp("submission", ls.submission_port),
+            smtp("submissions", ls.submissions_port),
+            HttpService(create_app(self), ls.bind, ls.http_port),
+        ]
 
     def service(self, name: str) -> Service:
         for s in self.services:

@@ -42,5 +42,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.general.log_level)
-    for noisy in ("alembic", "uvicorn.error", "aiosqlite", "mail.log"):
+    for noisy in ("alembic", "uvicorn.error", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # aiosmtpd logs every connection and warns about our own (deliberate) AUTH/TLS set-up.
+    logging.getLogger("mail.log").setLevel(max(logging.ERROR, root.level))

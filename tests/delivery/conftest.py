@@ -20,14 +20,26 @@ async def org(store: Store, db_settings: Settings) -> Directory:
     async with d.ops() as ops:
         await ops.add_domain("mic.gov.vn")
         await ops.add_domain("phuyen.gov.vn")
-        await ops.add_agency(name="Bộ Thông tin và Truyền thông", short_name="BTTTT",
-                             kind="ministry", code="000.00.00.G14", domain="mic.gov.vn")
-        await ops.add_agency(name="Ủy ban nhân dân tỉnh Phú Yên", short_name="UBND",
-                             kind="province", code="000.00.00.H45", domain="phuyen.gov.vn")
-        await ops.add_mailbox(full_name="Văn thư Bộ", agency="000.00.00.G14", kind="agency",
-                              local_part="vanthu")
-        await ops.add_mailbox(full_name="Nguyễn Thị Minh Hằng", agency="000.00.00.G14",
-                              password="mật khẩu của Hằng")
+        await ops.add_agency(
+            name="Bộ Thông tin và Truyền thông",
+            short_name="BTTTT",
+            kind="ministry",
+            code="000.00.00.G14",
+            domain="mic.gov.vn",
+        )
+        await ops.add_agency(
+            name="Ủy ban nhân dân tỉnh Phú Yên",
+            short_name="UBND",
+            kind="province",
+            code="000.00.00.H45",
+            domain="phuyen.gov.vn",
+        )
+        await ops.add_mailbox(
+            full_name="Văn thư Bộ", agency="000.00.00.G14", kind="agency", local_part="vanthu"
+        )
+        await ops.add_mailbox(
+            full_name="Nguyễn Thị Minh Hằng", agency="000.00.00.G14", password="mật khẩu của Hằng"
+        )
         await ops.add_mailbox(full_name="Trần Văn Đức", agency="000.00.00.G14")
         await ops.add_mailbox(full_name="Lê Văn Tám", agency="000.00.00.H45")
         await ops.add_handler("vanthu@mic.gov.vn", "hangntm@mic.gov.vn", is_clerk=True)

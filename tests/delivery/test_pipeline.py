@@ -37,8 +37,13 @@ async def folder_messages(store: Store, address: str, folder: str = "INBOX") -> 
 async def test_inbound_to_group_stores_one_blob_and_queues_outside_member(
     pipeline: Pipeline, store: Store
 ) -> None:
-    env = Envelope("sender@example.org", ["lanhdao@mic.gov.vn", "ductv@mic.gov.vn"], "mx",
-                   client_ip="192.0.2.1", helo="mail.example.org")
+    env = Envelope(
+        "sender@example.org",
+        ["lanhdao@mic.gov.vn", "ductv@mic.gov.vn"],
+        "mx",
+        client_ip="192.0.2.1",
+        helo="mail.example.org",
+    )
     result = await pipeline.deliver(env, MSG)
     assert [r.ok for r in result.recipients] == [True, True]
     assert result.stored is not None
@@ -62,7 +67,8 @@ async def test_inbound_to_group_stores_one_blob_and_queues_outside_member(
     assert stored_meta == fresh
     parsed = ParsedMessage.from_dict({**stored_meta, "text_for_search": ""})
     assert section_bytes(raw, parsed, "HEADER.FIELDS (SUBJECT)") == (
-        b"Subject: =?UTF-8?B?Q8O0bmcgdsSDbiBz4buRIDIy?=\r\n\r\n")
+        b"Subject: =?UTF-8?B?Q8O0bmcgdsSDbiBz4buRIDIy?=\r\n\r\n"
+    )
     assert hang[0].subject == "Công văn số 22"
 
 
@@ -70,29 +76,42 @@ async def test_unknown_and_remote_recipients_from_the_internet(pipeline: Pipelin
     env = Envelope("x@example.org", ["nobody@mic.gov.vn", "a@gmail.com", "ductv@mic.gov.vn"], "mx")
     result = await pipeline.deliver(env, MSG)
     codes = [(r.address, r.code, r.enhanced) for r in result.recipients]
-    assert codes == [("nobody@mic.gov.vn", 550, "5.1.1"), ("a@gmail.com", 554, "5.7.1"),
-                     ("ductv@mic.gov.vn", 250, "2.0.0")]
+    assert codes == [
+        ("nobody@mic.gov.vn", 550, "5.1.1"),
+        ("a@gmail.com", 554, "5.7.1"),
+        ("ductv@mic.gov.vn", 250, "2.0.0"),
+    ]
     with pytest.raises(DeliveryRefused) as exc:
         await pipeline.deliver(Envelope("x@example.org", ["nobody@mic.gov.vn"], "mx"), MSG)
     assert exc.value.code == 550 and "nobody@mic.gov.vn" in exc.value.reason
 
 
-async def test_submission_identity_sent_copy_and_subaddress(pipeline: Pipeline, store: Store) -> None:
-    env = Envelope("hangntm@mic.gov.vn", ["tamlv+baocao@phuyen.gov.vn", "x@example.org"],
-                   "submission", auth_user="hangntm@mic.gov.vn", client_ip="127.0.0.1")
+async def test_submission_identity_sent_copy_and_subaddress(
+    pipeline: Pipeline, store: Store
+) -> None:
+    env = Envelope(
+        "hangntm@mic.gov.vn",
+        ["tamlv+baocao@phuyen.gov.vn", "x@example.org"],
+        "submission",
+        auth_user="hangntm@mic.gov.vn",
+        client_ip="127.0.0.1",
+    )
     result = await pipeline.deliver(env, MSG)
     assert result.stored is not None and len(result.stored.outbound_ids) == 1
     assert len(await folder_messages(store, "tamlv@phuyen.gov.vn")) == 1
     sent = await folder_messages(store, "hangntm@mic.gov.vn", "Sent")
     assert len(sent) == 1 and sent[0].seen
     # As the agency mailbox she handles: allowed. As someone else: refused.
-    env2 = Envelope("vanthu@mic.gov.vn", ["ductv@mic.gov.vn"], "submission",
-                    auth_user="hangntm@mic.gov.vn")
-    agency_msg = MSG.replace(b"From: Nguy\xe1\xbb\x85n Th\xe1\xbb\x8b Minh H\xe1\xba\xb1ng <hangntm",
-                             b"From: <vanthu")
+    env2 = Envelope(
+        "vanthu@mic.gov.vn", ["ductv@mic.gov.vn"], "submission", auth_user="hangntm@mic.gov.vn"
+    )
+    agency_msg = MSG.replace(
+        b"From: Nguy\xe1\xbb\x85n Th\xe1\xbb\x8b Minh H\xe1\xba\xb1ng <hangntm", b"From: <vanthu"
+    )
     await pipeline.deliver(env2, agency_msg)
-    env3 = Envelope("ductv@mic.gov.vn", ["tamlv@phuyen.gov.vn"], "submission",
-                    auth_user="hangntm@mic.gov.vn")
+    env3 = Envelope(
+        "ductv@mic.gov.vn", ["tamlv@phuyen.gov.vn"], "submission", auth_user="hangntm@mic.gov.vn"
+    )
     with pytest.raises(DeliveryRefused) as exc:
         await pipeline.deliver(env3, MSG)
     assert exc.value.code == 550 and "ductv@mic.gov.vn" in exc.value.reason
@@ -109,10 +128,13 @@ async def test_concurrent_deliveries_are_group_committed(pipeline: Pipeline, sto
     assert pipeline.committer.jobs == 30 and pipeline.committer.batches < 30
 
 
-async def test_too_big_is_refused_before_anything_is_stored(pipeline: Pipeline, store: Store) -> None:
+async def test_too_big_is_refused_before_anything_is_stored(
+    pipeline: Pipeline, store: Store
+) -> None:
     pipeline.settings.limits.max_message_size = 2048
     with pytest.raises(DeliveryRefused) as exc:
-        await pipeline.deliver(Envelope("x@example.org", ["ductv@mic.gov.vn"], "mx"),
-                               MSG + b"x" * 4096)
+        await pipeline.deliver(
+            Envelope("x@example.org", ["ductv@mic.gov.vn"], "mx"), MSG + b"x" * 4096
+        )
     assert exc.value.code == 552
     assert await folder_messages(store, "ductv@mic.gov.vn") == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -110,12 +111,16 @@ class Pipeline:
         self.on_queued = on_queued
         self.hostname = settings.general.hostname
         self._local_domains: set[str] | None = None
+        self._domains_read_at = 0.0
 
     # -- what the doors ask before DATA ----------------------------------------------------
     async def local_domains(self, refresh: bool = False) -> set[str]:
-        if self._local_domains is None or refresh:
+        """The hosted domains, re-read at most every two seconds (domains change rarely)."""
+        now = time.monotonic()
+        if self._local_domains is None or refresh or now - self._domains_read_at > 2.0:
             async with self.directory.reader() as ops:
                 self._local_domains = await ops.repo.domain_names()
+            self._domains_read_at = now
         return self._local_domains
 
     async def check_recipient(self, env: Envelope, address: str) -> RecipientStatus:
@@ -127,19 +132,31 @@ class Pipeline:
 
     async def _status_for(self, ops, env: Envelope, r: Resolved) -> RecipientStatus:  # type: ignore[no-untyped-def]
         if r.kind == "unknown":
-            return RecipientStatus(r.address, False, 550, "5.1.1",
-                                   both("delivery.unknown_recipient", address=r.address))
+            return RecipientStatus(
+                r.address,
+                False,
+                550,
+                "5.1.1",
+                both("delivery.unknown_recipient", address=r.address),
+            )
         if r.kind == "disabled":
-            return RecipientStatus(r.address, False, 550, "5.2.1",
-                                   both("delivery.disabled_recipient", address=r.address))
+            return RecipientStatus(
+                r.address,
+                False,
+                550,
+                "5.2.1",
+                both("delivery.disabled_recipient", address=r.address),
+            )
         if r.kind == "remote" and not (env.authenticated or env.source == "system"):
-            return RecipientStatus(r.address, False, 554, "5.7.1",
-                                   both("delivery.relay_denied", address=r.address))
+            return RecipientStatus(
+                r.address, False, 554, "5.7.1", both("delivery.relay_denied", address=r.address)
+            )
         if r.kind == "local" and len(r.mailbox_ids) == 1 and r.via != "group":
             m = await ops.repo.mailbox_by_id(r.mailbox_ids[0])
             if m is not None and m.quota_bytes and m.used_bytes >= m.quota_bytes:
-                return RecipientStatus(r.address, False, 452, "4.2.2",
-                                       both("delivery.over_quota", address=r.address))
+                return RecipientStatus(
+                    r.address, False, 452, "4.2.2", both("delivery.over_quota", address=r.address)
+                )
         return RecipientStatus(r.address, True)
 
     # -- the path ----------------------------------------------------------------------
@@ -158,7 +175,9 @@ class Pipeline:
         """
         limit = self.settings.limits.max_message_size
         if len(raw) > limit:
-            raise DeliveryRefused(552, "5.3.4", both("delivery.too_big", size=len(raw), limit=limit))
+            raise DeliveryRefused(
+                552, "5.3.4", both("delivery.too_big", size=len(raw), limit=limit)
+            )
         queue_id = secrets.token_hex(8)
         parsed = parsed or parse_message(raw)
         plan = await self._plan(env)
@@ -172,8 +191,15 @@ class Pipeline:
         chain = await run_chain(self.checks, ctx)
         if chain.action in (Action.REFUSE, Action.TEMPFAIL):
             v = chain.final
-            log.info("refused by policy", extra={"queue_id": queue_id, "check": v.check,
-                                                 "code": v.code, "source": env.source})
+            log.info(
+                "refused by policy",
+                extra={
+                    "queue_id": queue_id,
+                    "check": v.check,
+                    "code": v.code,
+                    "source": env.source,
+                },
+            )
             raise DeliveryRefused(v.code, v.enhanced, v.reason, v.check)
         junk = chain.action == Action.JUNK
 
@@ -194,8 +220,10 @@ class Pipeline:
 
         copies = plan.copies
         if junk:
-            copies = [LocalCopy(c.mailbox_id, "\\Junk" if c.folder == "INBOX" else c.folder,
-                                c.flags) for c in copies]
+            copies = [
+                LocalCopy(c.mailbox_id, "\\Junk" if c.folder == "INBOX" else c.folder, c.flags)
+                for c in copies
+            ]
         if save_sent_copy and env.authenticated:
             async with self.directory.reader() as ops:
                 sender = await ops.repo.mailbox_by_address(env.auth_user or "")
@@ -232,12 +260,18 @@ class Pipeline:
             self.on_queued()
         log.info(
             "delivered",
-            extra={"queue_id": queue_id, "source": env.source, "size": len(final),
-                   "local": len(stored.copies), "remote": len(stored.outbound_ids),
-                   "junk": junk},
+            extra={
+                "queue_id": queue_id,
+                "source": env.source,
+                "size": len(final),
+                "local": len(stored.copies),
+                "remote": len(stored.outbound_ids),
+                "junk": junk,
+            },
         )
-        return DeliveryResult(queue_id, plan.statuses, stored, chain.action, chain,
-                              parsed.message_id, junk)
+        return DeliveryResult(
+            queue_id, plan.statuses, stored, chain.action, chain, parsed.message_id, junk
+        )
 
     async def _plan(self, env: Envelope) -> _Plan:
         plan = _Plan()

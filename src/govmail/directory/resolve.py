@@ -36,7 +36,10 @@ def normalize_address(address: str) -> str:
 
 
 async def resolve(
-    ops: DirectoryOps, address: str, local_domains: set[str], _depth: int = 0,
+    ops: DirectoryOps,
+    address: str,
+    local_domains: set[str],
+    _depth: int = 0,
     _seen: set[str] | None = None,
 ) -> Resolved:
     address = normalize_address(address)

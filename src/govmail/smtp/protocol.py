@@ -1,0 +1,96 @@
+"""aiosmtpd's SMTP protocol with what govmail adds on the wire: RFC 2034 enhanced status
+codes on every reply, per-address connection limits, and long data lines accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from typing import Any, AnyStr
+
+from aiosmtpd.smtp import SMTP
+
+from govmail.ratelimit import ConnectionCounter
+
+# Submission requires AUTH but lets the handler decide when a password may be sent
+# (after TLS, or on loopback when configured), so aiosmtpd's own TLS flag is off.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+
+# Default enhanced codes for replies aiosmtpd writes itself (RFC 3463).
+_ENHANCED = {
+    "221": "2.0.0",
+    "250": "2.0.0",
+    "251": "2.1.5",
+    "252": "2.0.0",
+    "421": "4.3.0",
+    "450": "4.2.0",
+    "451": "4.3.0",
+    "452": "4.3.1",
+    "454": "4.7.0",
+    "500": "5.5.2",
+    "501": "5.5.4",
+    "502": "5.5.1",
+    "503": "5.5.1",
+    "504": "5.5.4",
+    "530": "5.7.0",
+    "535": "5.7.8",
+    "538": "5.7.11",
+    "550": "5.0.0",
+    "551": "5.1.6",
+    "552": "5.3.4",
+    "553": "5.1.3",
+    "554": "5.0.0",
+    "555": "5.5.4",
+}
+_HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(\s|$)")
+_REPLY = re.compile(r"^(\d{3})([ -])(.*)$", re.S)
+
+
+class GovSMTP(SMTP):
+    # Long lines in DATA are accepted (RFC 5322 limits are for generators; receivers
+    # should be liberal); anything beyond this buffer is refused as a whole.
+    line_length_limit = 64 * 1024
+
+    def __init__(
+        self, handler: Any, *, connections: ConnectionCounter | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self._connections = connections
+        self._peer_key: str | None = None
+        self._in_ehlo = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        key = peer[0] if peer else "unknown"
+        if self._connections is not None and self._peer_key is None:
+            if not self._connections.acquire(key):
+                transport.write(b"421 4.7.0 Too many connections from your address\r\n")
+                transport.close()
+                return
+            self._peer_key = key
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._connections is not None and self._peer_key is not None:
+            self._connections.release(self._peer_key)
+            self._peer_key = None
+        if self.session is not None:
+            super().connection_lost(error)
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._in_ehlo = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._in_ehlo = False
+
+    async def push(self, status: AnyStr) -> None:
+        text = status.decode() if isinstance(status, bytes) else status
+        if not self._in_ehlo and not _HAS_ENHANCED.match(text):
+            m = _REPLY.match(text)
+            if m and m.group(1) in _ENHANCED:
+                code, sep, rest = m.groups()
+                if code == "500" and rest.startswith("Line too long"):
+                    code, rest = "552", "Line too long"
+                text = f"{code}{sep}{_ENHANCED[code]} {rest}"
+        await super().push(text)
