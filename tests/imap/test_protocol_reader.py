@@ -129,9 +129,11 @@ def test_literal_inside_section() -> None:
 
 def test_unquoted_mailbox_with_brackets_is_one_word() -> None:
     cmd = only_command(b"a SELECT [Gmail]/Sent\r\n")
-    assert cmd.args[0] == Atom("[Gmail]/Sent", section=(Atom("Gmail"),), tail="/Sent")
+    assert cmd.args == (Atom("[Gmail]/Sent"),)
     cmd = only_command(b"a SELECT Foo]\r\n")
     assert cmd.args == (Atom("Foo]"),)
+    cmd = only_command(b"a LIST (a[b [) x[y]z[w]\r\n")
+    assert cmd.args == (ParenList((Atom("a[b"), Atom("["))), Atom("x[y]z[w]"))
 
 
 def test_literal8_and_nonsync_flags() -> None:
@@ -140,7 +142,7 @@ def test_literal8_and_nonsync_flags() -> None:
 
 
 def test_literal_may_contain_anything() -> None:
-    payload = b"line1\r\nline2 {5}\r\n)(\"\\"
+    payload = b'line1\r\nline2 {5}\r\n)("\\'
     cmd = only_command(b"a APPEND x {%d+}\r\n" % len(payload) + payload + b"\r\n")
     assert cmd.args[1] == Literal(payload, synchronizing=False)
 
@@ -158,9 +160,7 @@ def test_synchronising_literal_waits_for_decision() -> None:
     assert reader.next_event() == LiteralRequest("a1", "LOGIN", 6, False)
     reader.accept_literal()
     reader.feed(b"secret\r\n")
-    assert reader.next_event() == RawCommand(
-        "a1", "LOGIN", (Literal(b"fred"), Literal(b"secret"))
-    )
+    assert reader.next_event() == RawCommand("a1", "LOGIN", (Literal(b"fred"), Literal(b"secret")))
 
 
 def test_rejected_literal_resynchronises_on_next_line() -> None:
@@ -233,7 +233,8 @@ def test_in_command_and_buffered() -> None:
         (b"a LOGIN x\x01y\r\n", "a", "control character"),
         (b'a LOGIN "x"y\r\n', "a", "expected a space"),
         (b"a LOGIN (x)(y)\r\n", "a", "expected a space"),
-        (b"a LOGIN x[y]z[w]\r\n", "a", "only one"),
+        (b"a FETCH 1 BODY[1]x[2]\r\n", "a", "only one"),
+        (b"a FETCH 1 (body.peek[1 FLAGS)\r\n", "a", "unexpected ')'"),
     ],
 )
 def test_bad_lines_raise_protocol_error_and_reader_continues(
@@ -304,7 +305,10 @@ def test_oversized_sync_literal_is_refused_before_data() -> None:
         reader.next_event()
     err = info.value
     assert (err.tag, err.status, err.code, err.kind) == (
-        "a1", "NO", ResponseCode.TOOBIG, ErrorKind.LITERAL_TOO_BIG
+        "a1",
+        "NO",
+        ResponseCode.TOOBIG,
+        ErrorKind.LITERAL_TOO_BIG,
     )
     assert not err.fatal
     # The client got NO instead of "+", so it sends no literal data: next line is a command.
@@ -345,8 +349,34 @@ def test_huge_nonsync_literal_is_fatal() -> None:
 
 def test_total_literal_limit_per_command() -> None:
     limits = ReaderLimits(max_append_literal_size=10, max_command_literal_total=15)
-    events = read(b"a APPEND x {10+}\r\n0123456789 {10+}\r\n0123456789\r\nb NOOP\r\n",
-                  limits=limits)
+    events = read(
+        b"a APPEND x {10+}\r\n0123456789 {10+}\r\n0123456789\r\nb NOOP\r\n", limits=limits
+    )
     assert isinstance(events[0], ProtocolError)
     assert "total" in events[0].reason
     assert commands(events) == [RawCommand("b", "NOOP", ())]
+
+
+def test_nesting_depth_is_bounded() -> None:
+    events = read(b"a SEARCH " + b"(" * 5000 + b"SEEN" + b")" * 5000 + b"\r\nb NOOP\r\n")
+    assert isinstance(events[0], ProtocolError) and "nested too deeply" in events[0].reason
+    assert events[1] == RawCommand("b", "NOOP", ())
+    cmd = only_command(b"a SEARCH " + b"(" * 50 + b"SEEN" + b")" * 50 + b"\r\n")
+    assert cmd.tag == "a"
+
+
+def test_literal_minus_limits_only_nonsync_literals() -> None:
+    limits = ReaderLimits(max_nonsync_literal_size=4096)
+    big = b"x" * 5000
+    events = read(b"a APPEND INBOX {5000+}\r\n" + big + b"\r\nb NOOP\r\n", limits=limits)
+    assert isinstance(events[0], ProtocolError)
+    assert events[0].status == "BAD" and events[0].code == ResponseCode.TOOBIG
+    assert events[1:] == [RawCommand("b", "NOOP", ())]
+    events = read(b"a APPEND INBOX {5000}\r\n" + big + b"\r\n", limits=limits)
+    assert events[0] == LiteralRequest("a", "APPEND", 5000, False)
+    assert events[1] == RawCommand("a", "APPEND", (Atom("INBOX"), Literal(big)))
+    events = read(
+        b"a LOGIN {4096+}\r\n" + b"y" * 4096 + b" z\r\n",
+        limits=ReaderLimits(max_nonsync_literal_size=4096, max_literal_size=8192),
+    )
+    assert commands(events)[0].args[0] == Literal(b"y" * 4096, synchronizing=False)

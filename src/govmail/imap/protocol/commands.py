@@ -140,6 +140,19 @@ class Unsubscribe(Command):
     mailbox: str
 
 
+StatusItem = Literal[
+    "MESSAGES",
+    "RECENT",
+    "UIDNEXT",
+    "UIDVALIDITY",
+    "UNSEEN",
+    "DELETED",
+    "SIZE",
+    "HIGHESTMODSEQ",
+    "APPENDLIMIT",
+    "MAILBOXID",
+]
+
 ListSelectOption = Literal["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"]
 ListReturnOption = Literal["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "MYRIGHTS", "STATUS"]
 
@@ -156,9 +169,9 @@ class List(Command):
 
     reference: str
     patterns: tuple[str, ...]
-    selection: frozenset[str] = frozenset()
-    returns: frozenset[str] = frozenset()
-    status_items: tuple[str, ...] = ()
+    selection: frozenset[ListSelectOption] = frozenset()
+    returns: frozenset[ListReturnOption] = frozenset()
+    status_items: tuple[StatusItem, ...] = ()
     extended: bool = False
 
 
@@ -168,24 +181,10 @@ class Lsub(Command):
     pattern: str
 
 
-StatusItem = Literal[
-    "MESSAGES",
-    "RECENT",
-    "UIDNEXT",
-    "UIDVALIDITY",
-    "UNSEEN",
-    "DELETED",
-    "SIZE",
-    "HIGHESTMODSEQ",
-    "APPENDLIMIT",
-    "MAILBOXID",
-]
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Status(Command):
     mailbox: str
-    items: tuple[str, ...]
+    items: tuple[StatusItem, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,7 +444,7 @@ class Search(Command):
     criteria: SearchKey
     charset: str | None = None
     uid: bool = False
-    returns: tuple[str, ...] | None = None
+    returns: tuple[SearchReturn, ...] | None = None
 
 
 # --------------------------------------------------------------------------- FETCH

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import cast
+from typing import Literal, cast
 
 from govmail.imap.protocol.arguments import MAX_NUMBER64, Arguments
 from govmail.imap.protocol.commands import (
@@ -33,7 +33,7 @@ _SIMPLE_ITEMS = frozenset(
         "MODSEQ",
     }
 )
-_SECTION_HEADS = {
+_SECTION_HEADS: dict[str, tuple[Literal["BODY", "BINARY", "BINARY.SIZE"], bool]] = {
     "BODY": ("BODY", False),
     "BODY.PEEK": ("BODY", True),
     "BINARY": ("BINARY", False),
@@ -44,6 +44,11 @@ _SECTION_TEXTS = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEX
 _PART_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 _PARTIAL = re.compile(r"<([0-9]{1,19})\.([0-9]{1,19})>")
 _HEADER_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+_STORE_ACTIONS: dict[str, Literal["replace", "add", "remove"]] = {
+    "": "replace",
+    "+": "add",
+    "-": "remove",
+}
 _STORE_ITEM = re.compile(r"([+-]?)FLAGS(\.SILENT)?", re.IGNORECASE)
 
 
@@ -74,7 +79,7 @@ def _attribute(args: Arguments, token: Token) -> FetchAttribute:
             raise args.error("invalid partial range")
         partial = (start, length)
     return FetchSection(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         peek=peek,
         part=part,
         text=text,
@@ -189,7 +194,7 @@ def parse_store(args: Arguments, *, uid: bool) -> Store:
     m = _STORE_ITEM.fullmatch(item)
     if m is None:
         raise args.error(f"expected FLAGS, +FLAGS or -FLAGS, got {item[:40]}")
-    action = {"": "replace", "+": "add", "-": "remove"}[m.group(1)]
+    action = _STORE_ACTIONS[m.group(1)]
     if isinstance(args.peek(), ParenList):
         flags = args.flag_list()
     else:
@@ -201,7 +206,7 @@ def parse_store(args: Arguments, *, uid: bool) -> Store:
     return Store(
         tag=args.tag,
         sequence=sequence,
-        action=action,  # type: ignore[arg-type]
+        action=action,
         flags=flags,
         silent=bool(m.group(2)),
         uid=uid,

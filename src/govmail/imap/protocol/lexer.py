@@ -18,10 +18,15 @@ from govmail.imap.protocol.errors import ProtocolError
 from govmail.imap.protocol.tokens import Atom, Literal, ParenList, Quoted, Token, render_token
 
 MAX_LITERAL_NUMBER = 0xFFFFFFFF
+MAX_NESTING = 100
+"""Deepest parenthesis nesting accepted (keeps later recursive processing bounded)."""
 
 _TOP, _PAREN, _BRACKET = 0, 1, 2
 
-# A bare word: anything printable except SP ( ) [ -- and ] when inside a bracket.
+# Words that may open a section: BODY[...], BODY.PEEK[...], BINARY[...] and so on.
+SECTION_HEADS = frozenset({b"BODY", b"BODY.PEEK", b"BINARY", b"BINARY.PEEK", b"BINARY.SIZE"})
+# A bare word: anything printable except SP ( ) -- and [ ] where they delimit a section.
+_WORD_ANY = re.compile(rb"[^\x00-\x20\x7f()]*")
 _WORD_TOP = re.compile(rb"[^\x00-\x20\x7f()\[]*")
 _WORD_IN_BRACKET = re.compile(rb"[^\x00-\x20\x7f()\[\]]*")
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
@@ -101,6 +106,8 @@ class CommandLexer:
             if self._need_sep:
                 raise _error(f"expected a space before {_describe(c)}")
             if c == 0x28:  # (
+                if len(stack) > MAX_NESTING:
+                    raise _error("lists are nested too deeply")
                 stack.append(_Frame(_PAREN))
                 pos += 1
                 continue
@@ -165,15 +172,20 @@ class CommandLexer:
         m = pattern.match(line, pos)
         assert m is not None
         end = m.end()
-        word = line[pos:end]
-        if _EIGHT_BIT.search(word):
-            raise _error("8-bit characters are allowed only in quoted strings and literals")
         if end < len(line) and line[end] == 0x5B:  # [
             if frame.kind == _BRACKET:
                 raise _error("nested '[' is not allowed")
-            self._stack.append(_Frame(_BRACKET, head=word, start=pos, segment=self._segment))
-            self._need_sep = False
-            return end + 1
+            head = line[pos:end]
+            if head.upper() in SECTION_HEADS:
+                self._stack.append(_Frame(_BRACKET, head=head, start=pos, segment=self._segment))
+                self._need_sep = False
+                return end + 1
+            m = _WORD_ANY.match(line, pos)  # "[Gmail]/Sent": brackets are ordinary here
+            assert m is not None
+            end = m.end()
+        word = line[pos:end]
+        if _EIGHT_BIT.search(word):
+            raise _error("8-bit characters are allowed only in quoted strings and literals")
         if end == pos:
             raise _error(f"unexpected {_describe(line[pos])}")
         frame.items.append(Atom(word.decode("ascii")))

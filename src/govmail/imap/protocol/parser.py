@@ -16,6 +16,8 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from typing import Literal as TypingLiteral
+from typing import cast
 
 from govmail.imap.protocol.arguments import Arguments
 from govmail.imap.protocol.commands import (
@@ -38,7 +40,9 @@ from govmail.imap.protocol.commands import (
     Id,
     Idle,
     List,
+    ListReturnOption,
     ListRights,
+    ListSelectOption,
     Login,
     Logout,
     Lsub,
@@ -53,6 +57,7 @@ from govmail.imap.protocol.commands import (
     SetQuota,
     StartTLS,
     Status,
+    StatusItem,
     Subscribe,
     Unselect,
     Unsubscribe,
@@ -240,7 +245,7 @@ def _rename(args: Arguments, uid: bool) -> Command:
 
 def _list(args: Arguments, uid: bool) -> Command:
     extended = False
-    selection: set[str] = set()
+    selection: set[ListSelectOption] = set()
     if isinstance(args.peek(), ParenList):
         extended = True
         options = args.paren_list("list selection options")
@@ -248,7 +253,7 @@ def _list(args: Arguments, uid: bool) -> Command:
             option = options.keyword("list selection option")
             if option not in LIST_SELECT_OPTIONS:
                 raise args.error(f"unknown list selection option {option[:40]}")
-            selection.add(option)
+            selection.add(cast(ListSelectOption, option))
         if selection == {"RECURSIVEMATCH"}:
             raise args.error("RECURSIVEMATCH needs another selection option")
     reference = args.list_mailbox("reference name")
@@ -260,8 +265,8 @@ def _list(args: Arguments, uid: bool) -> Command:
             patterns.append(pattern_args.list_mailbox())
     else:
         patterns = [args.list_mailbox()]
-    returns: set[str] = set()
-    status_items: tuple[str, ...] = ()
+    returns: set[ListReturnOption] = set()
+    status_items: tuple[StatusItem, ...] = ()
     if not args.at_end():
         if args.keyword("RETURN") != "RETURN":
             raise args.error("expected RETURN after the mailbox pattern")
@@ -273,7 +278,7 @@ def _list(args: Arguments, uid: bool) -> Command:
                 raise args.error(f"unknown list return option {option[:40]}")
             if option == "STATUS":
                 status_items = _status_items(options)
-            returns.add(option)
+            returns.add(cast(ListReturnOption, option))
     args.end()
     if "SUBSCRIBED" in selection:
         returns.add("SUBSCRIBED")
@@ -295,15 +300,15 @@ def _lsub(args: Arguments, uid: bool) -> Command:
     return Lsub(tag=args.tag, reference=reference, pattern=pattern)
 
 
-def _status_items(args: Arguments) -> tuple[str, ...]:
+def _status_items(args: Arguments) -> tuple[StatusItem, ...]:
     items = args.paren_list("status item list")
-    found: list[str] = []
+    found: list[StatusItem] = []
     while not items.at_end():
         item = items.keyword("status item")
         if item not in STATUS_ITEMS:
             raise args.error(f"unknown status item {item[:40]}")
         if item not in found:
-            found.append(item)
+            found.append(cast(StatusItem, item))
     if not found:
         raise args.error("status item list is empty")
     return tuple(found)
@@ -418,7 +423,7 @@ def _setacl(args: Arguments, uid: bool) -> Command:
     mailbox = args.mailbox()
     identifier = args.text("identifier")
     rights = args.text("rights")
-    mode = "replace"
+    mode: TypingLiteral["replace", "add", "remove"] = "replace"
     if rights[:1] in ("+", "-"):
         mode = "add" if rights[0] == "+" else "remove"
         rights = rights[1:]
@@ -428,7 +433,7 @@ def _setacl(args: Arguments, uid: bool) -> Command:
         mailbox=mailbox,
         identifier=identifier,
         rights=_rights(args, rights),
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
     )
 
 

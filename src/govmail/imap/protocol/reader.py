@@ -31,7 +31,8 @@ Limits (:class:`ReaderLimits`):
   soon as the limit is passed; the reader drops everything up to the end of that line
   (and the data of a ``{N+}`` literal the line ends with), then reads the next command.
 * ``max_literal_size`` (``max_append_literal_size`` for APPEND) bounds one literal and
-  ``max_command_literal_total`` all literals of one command (MULTIAPPEND).
+  ``max_command_literal_total`` all literals of one command (MULTIAPPEND);
+  ``max_nonsync_literal_size`` additionally bounds ``{N+}`` literals (4096 for LITERAL-).
   A *synchronising* literal over the limit is refused before any of its data is read:
   ``next_event`` raises ``ProtocolError(status="NO", code=[TOOBIG])``; the client, not
   having received ``+``, sends no data, and the next line is a new command.
@@ -76,10 +77,15 @@ class ReaderLimits:
     max_append_literal_size: int = 50 * MiB
     max_command_literal_total: int = 100 * MiB
     max_discard_size: int = 100 * MiB
+    max_nonsync_literal_size: int | None = None
+    """``None`` when advertising LITERAL+; 4096 when advertising LITERAL- (RFC 7888)."""
 
-    def literal_limit(self, command: str) -> int:
+    def literal_limit(self, command: str, *, synchronizing: bool = True) -> int:
         """Largest single literal accepted in ``command`` (upper-case name)."""
-        return self.max_append_literal_size if command == "APPEND" else self.max_literal_size
+        limit = self.max_append_literal_size if command == "APPEND" else self.max_literal_size
+        if not synchronizing and self.max_nonsync_literal_size is not None:
+            limit = min(limit, self.max_nonsync_literal_size)
+        return limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +281,7 @@ class CommandReader:
         return self._announce(cmd, announced)
 
     def _announce(self, cmd: _Command, lit: LiteralAnnouncement) -> ReaderEvent | None:
-        limit = self.limits.literal_limit(cmd.name)
+        limit = self.limits.literal_limit(cmd.name, synchronizing=lit.synchronizing)
         total = cmd.literal_total + lit.size
         if lit.size > limit or total > self.limits.max_command_literal_total:
             self._cmd = None

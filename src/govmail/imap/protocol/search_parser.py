@@ -21,6 +21,7 @@ from govmail.imap.protocol.commands import (
     SearchModSeq,
     SearchNot,
     SearchOr,
+    SearchReturn,
     SearchSequence,
     SearchSize,
     SearchText,
@@ -47,7 +48,9 @@ _FLAG_KEYS: dict[str, tuple[str, bool]] = {
     "UNSEEN": ("\\Seen", False),
 }
 _TEXT_KEYS = frozenset({"BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO"})
-_DATE_KEYS: dict[str, tuple[str, str]] = {
+_DATE_KEYS: dict[
+    str, tuple[TypingLiteral["internal", "sent"], TypingLiteral["before", "on", "since"]]
+] = {
     "BEFORE": ("internal", "before"),
     "ON": ("internal", "on"),
     "SINCE": ("internal", "since"),
@@ -123,8 +126,8 @@ class _SearchParser:
             header = self.string(args, "header field name")
             return SearchHeader(header, self.string(args, "header field value"))
         if name in _DATE_KEYS:
-            field, relation = _DATE_KEYS[name]
-            return SearchDate(field, relation, args.date(f"{name} date"))  # type: ignore[arg-type]
+            which, relation = _DATE_KEYS[name]
+            return SearchDate(which, relation, args.date(f"{name} date"))
         if name in ("LARGER", "SMALLER"):
             size = args.number64(f"{name} size")
             return SearchSize("larger" if name == "LARGER" else "smaller", size)
@@ -149,32 +152,33 @@ class _SearchParser:
 
     def modseq(self, args: Arguments) -> SearchModSeq:
         entry: str | None = None
-        entry_type: str | None = None
+        entry_type: TypingLiteral["priv", "shared", "all"] | None = None
         token = args.peek()
         if token is not None and not isinstance(token, Atom):
             entry = args.decode_utf8(args.string("MODSEQ entry name"), "MODSEQ entry name")
             if not entry.lower().startswith("/flags/"):
                 raise args.error('MODSEQ entry name must be "/flags/<flag>"')
-            entry_type = args.atom("MODSEQ entry type").lower()
-            if entry_type not in _ENTRY_TYPES:
+            kind = args.atom("MODSEQ entry type").lower()
+            if kind not in _ENTRY_TYPES:
                 raise args.error("MODSEQ entry type must be priv, shared or all")
+            entry_type = cast(TypingLiteral["priv", "shared", "all"], kind)
         value = args.number64("mod-sequence value")
-        return SearchModSeq(value, entry, entry_type)  # type: ignore[arg-type]
+        return SearchModSeq(value, entry, entry_type)
 
 
 def parse_search(args: Arguments, *, uid: bool) -> Search:
     """Parse the arguments of SEARCH / UID SEARCH."""
-    returns: tuple[str, ...] | None = None
+    returns: tuple[SearchReturn, ...] | None = None
     if args.peek_keyword() == "RETURN":
         args.next("RETURN")
         options = args.paren_list("search return options")
-        found: list[str] = []
+        found: list[SearchReturn] = []
         while not options.at_end():
             option = options.keyword("search return option")
             if option not in SEARCH_RETURN_OPTIONS:
                 raise args.error(f"unknown search return option {option}")
             if option not in found:
-                found.append(option)
+                found.append(cast(SearchReturn, option))
         returns = tuple(found)
     charset: str | None = None
     if args.peek_keyword() == "CHARSET":

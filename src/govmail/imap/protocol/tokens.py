@@ -3,12 +3,14 @@
 The reader does not know the grammar of each command; it splits the argument text into
 
 * :class:`Atom` -- a bare word (``FLAGS``, ``1:*``, ``\\Seen``, ``BODY.PEEK[HEADER]<0.100>``,
-  ``[Gmail]/Sent``). Bare words are liberal: every printable ASCII octet except SP, ``(``,
-  ``)`` and ``[``/``]`` where they bracket a section. The parser checks each word against
-  the grammar of its position (atom, astring, sequence set...).
-  A word may hold one bracketed section: its tokens are in ``section``, the text before
-  ``[`` is :attr:`Atom.head` and the text after ``]`` is ``tail``. ``value`` is the whole
-  word as sent (a literal inside the brackets shows as ``{N}``).
+  ``[Gmail]/Sent``). Bare words are liberal: every printable ASCII octet except SP, ``(``
+  and ``)``. The parser checks each word against the grammar of its position (atom,
+  astring, sequence set...).
+  After ``BODY``, ``BODY.PEEK``, ``BINARY``, ``BINARY.PEEK`` and ``BINARY.SIZE`` (any
+  case) a ``[`` opens a section, which may hold spaces, lists, strings and literals: its
+  tokens are in ``section``, the text before ``[`` is :attr:`Atom.head` and the text after
+  ``]`` is ``tail``. ``value`` is the whole word as sent (a literal inside the brackets
+  shows as ``{N}``). Elsewhere brackets are ordinary characters (``[Gmail]/Sent``).
 * :class:`Quoted` -- a quoted string, escapes resolved, as bytes.
 * :class:`Literal` -- a literal's octets (``{N}``, ``{N+}``, and ``~{N}`` literal8 with
   ``binary=True``).
