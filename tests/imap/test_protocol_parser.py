@@ -870,3 +870,10 @@ def test_acl() -> None:
     )
     assert parse(b"A003 MYRIGHTS INBOX") == c.MyRights(tag="A003", mailbox="INBOX")
     assert "identifier" in error(b"a DELETEACL INBOX").reason
+
+
+def test_search_charset_after_utf8_accept() -> None:
+    cmd = parse(b"a SEARCH CHARSET UTF-8 SUBJECT x", utf8=True)
+    assert isinstance(cmd, c.Search) and cmd.charset == "UTF-8"
+    err = error(b"a SEARCH CHARSET ISO-8859-1 SUBJECT x", utf8=True)
+    assert err.status == "BAD" and "UTF8=ACCEPT" in err.reason

@@ -81,6 +81,8 @@ class Authenticate(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Login(Command):
+    """User name and password are astrings decoded as UTF-8 (other octets are refused)."""
+
     username: str
     password: str
 

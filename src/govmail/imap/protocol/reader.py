@@ -42,6 +42,10 @@ Limits (:class:`ReaderLimits`):
   ``max_discard_size`` the error is ``fatal`` instead: the reader stops and the session
   must close the connection.
 
+Security note for the session: after answering ``STARTTLS`` with OK, throw this reader
+away and start a new one on the TLS stream; octets the client pipelined after the
+STARTTLS line (``buffered`` > 0) were sent in clear text and must not be executed.
+
 Any other malformed input raises :class:`ProtocolError` carrying the tag when it could be
 read; the offending line is consumed (with a trailing ``{N+}`` literal's data) and the
 reader continues with the next command.

@@ -184,6 +184,9 @@ def parse_search(args: Arguments, *, uid: bool) -> Search:
     if args.peek_keyword() == "CHARSET":
         args.next("CHARSET")
         charset = args.text("charset name").upper()
+        if args.utf8 and charset not in ("UTF-8", "US-ASCII"):
+            # RFC 6855 section 3 (erratum 4029): conflicting charset labels.
+            raise args.error(f"CHARSET {charset[:40]} conflicts with UTF8=ACCEPT")
         if not is_supported_charset(charset):
             raise args.error(
                 f"unsupported charset {charset[:40]}",
