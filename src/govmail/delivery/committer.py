@@ -69,6 +69,7 @@ class StoreJob:
     sent_date: datetime | None = None
     message_id: str | None = None
     has_attachments: bool = False
+    folds: dict[str, str] = field(default_factory=dict)
     future: asyncio.Future[StoreResult] | None = None
 
 
@@ -170,6 +171,7 @@ class GroupCommitter:
                             message_id_header=job.message_id,
                             has_attachments=job.has_attachments,
                             flags=c.flags,
+                            folds=job.folds,
                         )
                     )
                     copies.append(StoredCopy(c.mailbox_id, folder_id, msg.uid))

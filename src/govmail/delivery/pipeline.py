@@ -29,6 +29,7 @@ from govmail.directory.service import Directory
 from govmail.i18n import both
 from govmail.mail.parsed import ParsedMessage, parse_message
 from govmail.mail.prepend import format_fields, prepend_fields
+from govmail.mail.searchfields import header_folds
 from govmail.policy.base import Action, ChainResult, MessageContext, PolicyCheck, run_chain
 from govmail.store.blobs import BlobStoreFull
 
@@ -245,6 +246,7 @@ class Pipeline:
             sent_date=parsed.date,
             message_id=parsed.message_id,
             has_attachments=parsed.has_attachments,
+            folds=header_folds(meta),
         )
         try:
             stored = await self.committer.submit(job)

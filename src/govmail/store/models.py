@@ -301,6 +301,11 @@ class Message(Base):
     sent_date: Mapped[datetime | None] = mapped_column()
     message_id_header: Mapped[str | None] = mapped_column(String(998), index=True)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Folded (lower-case, no diacritics) header text for diacritic-insensitive SEARCH.
+    subject_fold: Mapped[str] = mapped_column(String(1000), default="")
+    from_fold: Mapped[str] = mapped_column(String(1000), default="")
+    to_fold: Mapped[str] = mapped_column(Text, default="")
+    cc_fold: Mapped[str] = mapped_column(Text, default="")
     # Parsed metadata (envelope, body structure, header index) filled once at delivery.
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)
 

@@ -11,6 +11,7 @@ from govmail.store.repos.audit import AuditRepo
 from govmail.store.repos.directory import DirectoryRepo
 from govmail.store.repos.mail import MailRepo
 from govmail.store.repos.queue import QueueRepo
+from govmail.store.repos.search import SearchRepo
 
 if TYPE_CHECKING:
     from govmail.store.db import Store
@@ -28,6 +29,10 @@ class Tx:
     @cached_property
     def mail(self) -> MailRepo:
         return MailRepo(self.session, self.store.dialect)
+
+    @cached_property
+    def search(self) -> SearchRepo:
+        return SearchRepo(self.session, self.store.dialect)
 
     @cached_property
     def audit(self) -> AuditRepo:

@@ -95,6 +95,7 @@ class NewMessage:
     message_id_header: str | None = None
     has_attachments: bool = False
     flags: Sequence[str] = ()
+    folds: dict[str, str] | None = None
 
 
 class MailRepo:
@@ -234,6 +235,7 @@ class MailRepo:
             message_id_header=(new.message_id_header or None) and new.message_id_header[:998],
             has_attachments=new.has_attachments,
             **flags_to_columns(new.flags),
+            **(new.folds or {}),
         )
         self.s.add(msg)
         await self.s.execute(
