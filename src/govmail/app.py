@@ -10,6 +10,7 @@ import ssl
 from govmail.config import Settings
 from govmail.delivery.committer import GroupCommitter
 from govmail.delivery.events import MailEvents
+from govmail.delivery.mailstore import MailStore
 from govmail.delivery.pipeline import Pipeline
 from govmail.directory.login_guard import LoginGuard
 from govmail.directory.service import Directory
@@ -40,6 +41,9 @@ class App:
         self.guard = LoginGuard(settings.auth)
         self.pipeline = Pipeline(
             settings, self.directory, self.committer, self.events, self._policy_checks()
+        )
+        self.mailstore = MailStore(
+            self.store, self.committer, self.events, settings.limits.max_message_size
         )
         self.services: list[Service] = []
         self.tls: ssl.SSLContext | None = None

@@ -31,6 +31,7 @@ class LocalCopy:
     mailbox_id: int
     folder: str = "INBOX"  # "INBOX", or a special-use attribute such as "\\Junk", "\\Sent"
     flags: tuple[str, ...] = ()
+    folder_id: int | None = None  # an explicit folder (IMAP APPEND, drafts) wins over ``folder``
 
 
 @dataclass(slots=True)
@@ -153,7 +154,7 @@ class GroupCommitter:
                 copies: list[StoredCopy] = []
                 for c in job.copies:
                     by_use = folders.get(c.mailbox_id, {})
-                    folder_id = by_use.get(c.folder) or by_use.get("INBOX")
+                    folder_id = c.folder_id or by_use.get(c.folder) or by_use.get("INBOX")
                     if folder_id is None:
                         await tx.mail.ensure_default_folders(c.mailbox_id)
                         again = await tx.mail.delivery_folders({c.mailbox_id})

@@ -245,6 +245,236 @@ class MailRepo:
         )
         return msg
 
+    async def set_flags(
+        self,
+        folder_id: int,
+        messages: Sequence[Message],
+        mode: str,
+        flags: Sequence[str],
+        unchanged_since: int | None = None,
+    ) -> tuple[list[Message], list[Message]]:
+        """Change flags (mode "add", "remove" or "replace"); returns (changed, refused).
+
+        Messages whose MODSEQ is above ``unchanged_since`` are refused (RFC 7162). The
+        changed ones get one new MODSEQ, the folder's next.
+        """
+        wanted = flags_to_columns(flags)
+        wanted_kw = [k for k in wanted["keywords"].split() if k]
+        changed: list[Message] = []
+        refused: list[Message] = []
+        for m in messages:
+            if unchanged_since is not None and m.modseq > unchanged_since:
+                refused.append(m)
+                continue
+            before = (m.seen, m.answered, m.flagged, m.deleted, m.draft, m.keywords)
+            kws = m.keywords.split() if m.keywords else []
+            for col in ("seen", "answered", "flagged", "deleted", "draft"):
+                if mode == "replace":
+                    setattr(m, col, wanted[col])
+                elif wanted[col]:
+                    setattr(m, col, mode == "add")
+            if mode == "replace":
+                kws = list(wanted_kw)
+            elif mode == "add":
+                kws += [k for k in wanted_kw if k not in kws]
+            else:
+                kws = [k for k in kws if k not in wanted_kw]
+            m.keywords = " ".join(kws)
+            if (m.seen, m.answered, m.flagged, m.deleted, m.draft, m.keywords) != before:
+                changed.append(m)
+        if changed:
+            modseq = await self.bump_modseq(folder_id)
+            for m in changed:
+                m.modseq = modseq
+        await self.s.flush()
+        return changed, refused
+
+    async def bump_modseq(self, folder_id: int) -> int:
+        row = (
+            await self.s.execute(
+                update(Folder)
+                .where(Folder.id == folder_id)
+                .values(highestmodseq=Folder.highestmodseq + 1)
+                .returning(Folder.highestmodseq)
+            )
+        ).one()
+        return int(row[0])
+
+    async def copy_messages(
+        self, messages: Sequence[Message], dest: Folder
+    ) -> list[tuple[Message, Message]]:
+        """Copy messages (blob shared) into ``dest``; returns (source, copy) pairs."""
+        if not messages:
+            return []
+        n = len(messages)
+        row = (
+            await self.s.execute(
+                update(Folder)
+                .where(Folder.id == dest.id)
+                .values(uidnext=Folder.uidnext + n, highestmodseq=Folder.highestmodseq + 1)
+                .returning(Folder.uidnext, Folder.highestmodseq)
+            )
+        ).one()
+        first_uid, modseq = int(row[0]) - n, int(row[1])
+        out: list[tuple[Message, Message]] = []
+        total = 0
+        for i, m in enumerate(messages):
+            c = Message(
+                folder_id=dest.id,
+                uid=first_uid + i,
+                modseq=modseq,
+                blob_id=m.blob_id,
+                internal_date=m.internal_date,
+                size=m.size,
+                seen=m.seen,
+                answered=m.answered,
+                flagged=m.flagged,
+                deleted=m.deleted,
+                draft=m.draft,
+                keywords=m.keywords,
+                subject=m.subject,
+                from_addr=m.from_addr,
+                sent_date=m.sent_date,
+                message_id_header=m.message_id_header,
+                has_attachments=m.has_attachments,
+                subject_fold=m.subject_fold,
+                from_fold=m.from_fold,
+                to_fold=m.to_fold,
+                cc_fold=m.cc_fold,
+                meta=m.meta,
+            )
+            self.s.add(c)
+            await self.s.execute(
+                update(Blob).where(Blob.id == m.blob_id).values(refcount=Blob.refcount + 1)
+            )
+            total += m.size
+            out.append((m, c))
+        await self.s.execute(
+            update(Mailbox)
+            .where(Mailbox.id == dest.mailbox_id)
+            .values(used_bytes=Mailbox.used_bytes + total)
+        )
+        await self.s.flush()
+        return out
+
+    async def messages_by_uids(self, folder_id: int, uids: Sequence[int]) -> Sequence[Message]:
+        if not uids:
+            return []
+        out: list[Message] = []
+        for i in range(0, len(uids), 500):
+            chunk = list(uids[i : i + 500])
+            out.extend(
+                (
+                    await self.s.scalars(
+                        select(Message)
+                        .where(Message.folder_id == folder_id, Message.uid.in_(chunk))
+                        .order_by(Message.uid)
+                    )
+                ).all()
+            )
+        return sorted(out, key=lambda m: m.uid)
+
+    async def message_by_uid(self, folder_id: int, uid: int) -> Message | None:
+        return await self.s.scalar(
+            select(Message).where(Message.folder_id == folder_id, Message.uid == uid)
+        )
+
+    async def uids(self, folder_id: int) -> list[int]:
+        return list(
+            (
+                await self.s.scalars(
+                    select(Message.uid).where(Message.folder_id == folder_id).order_by(Message.uid)
+                )
+            ).all()
+        )
+
+    async def changed_since(self, folder_id: int, modseq: int) -> Sequence[Message]:
+        return (
+            await self.s.scalars(
+                select(Message)
+                .where(Message.folder_id == folder_id, Message.modseq > modseq)
+                .order_by(Message.uid)
+            )
+        ).all()
+
+    async def vanished_since(self, folder_id: int, modseq: int) -> list[int]:
+        return list(
+            (
+                await self.s.scalars(
+                    select(ExpungedMessage.uid)
+                    .where(ExpungedMessage.folder_id == folder_id, ExpungedMessage.modseq > modseq)
+                    .order_by(ExpungedMessage.uid)
+                )
+            ).all()
+        )
+
+    async def folder_counts(self, folder_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
+        """{folder_id: (messages, unseen, bytes)} in one query."""
+        if not folder_ids:
+            return {}
+        from sqlalchemy import case
+
+        rows = await self.s.execute(
+            select(
+                Message.folder_id,
+                func.count(Message.id),
+                func.sum(case((Message.seen.is_(False), 1), else_=0)),
+                func.sum(Message.size),
+            )
+            .where(Message.folder_id.in_(list(folder_ids)))
+            .group_by(Message.folder_id)
+        )
+        out = {fid: (0, 0, 0) for fid in folder_ids}
+        for fid, n, unseen, size in rows.all():
+            out[fid] = (int(n), int(unseen or 0), int(size or 0))
+        return out
+
+    async def page(
+        self,
+        folder_id: int,
+        *,
+        order: str = "date",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 50,
+        only_unseen: bool = False,
+        conditions: Sequence[Any] = (),
+    ) -> Sequence[Message]:
+        """A page of a folder for listings (webmail, API)."""
+        key = {
+            "date": Message.internal_date,
+            "subject": Message.subject_fold,
+            "from": Message.from_fold,
+            "size": Message.size,
+            "uid": Message.uid,
+        }[order]
+        q = select(Message).where(Message.folder_id == folder_id, *conditions)
+        if only_unseen:
+            q = q.where(Message.seen.is_(False))
+        q = q.order_by(key.desc() if descending else key.asc(), Message.uid.desc())
+        return (await self.s.scalars(q.offset(offset).limit(limit))).all()
+
+    async def rename_folder(self, folder: Folder, new_name: str) -> list[Folder]:
+        """Rename a folder and its children ("a/b" follows "a"); returns the renamed rows."""
+        old = folder.name
+        renamed = [folder]
+        for f in await self.folders_of(folder.mailbox_id):
+            if f.name.startswith(old + "/"):
+                f.name = new_name + f.name[len(old) :]
+                renamed.append(f)
+        folder.name = new_name
+        await self.s.flush()
+        return renamed
+
+    async def delete_folder(self, folder: Folder) -> int:
+        """Delete a folder and its messages (releasing blob references); returns the count."""
+        msgs = await self.messages(folder.id)
+        await self.expunge(folder, msgs)
+        await self.s.execute(delete(ExpungedMessage).where(ExpungedMessage.folder_id == folder.id))
+        await self.s.delete(folder)
+        await self.s.flush()
+        return len(msgs)
+
     async def messages(self, folder_id: int, *, limit: int | None = None) -> Sequence[Message]:
         q = select(Message).where(Message.folder_id == folder_id).order_by(Message.uid)
         if limit is not None:
