@@ -57,6 +57,24 @@ class AgencyOps(OpsBase):
         await self.audit("domain.template", "domain", d.name, before, snapshot(d))
         return d
 
+    async def set_dkim_key(self, name: str, selector: str, private_pem: str) -> Domain:
+        """Store the domain's DKIM signing key; the audit entry records the selector only."""
+        d = await self.domain(name)
+        selector = selector.strip().lower()
+        label = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+        if len(selector) > 63 or not re.fullmatch(rf"{label}(\.{label})*", selector):
+            raise DirectoryError("domain.bad_dkim_selector", selector=selector)
+        if "PRIVATE KEY-----" not in private_pem:
+            raise DirectoryError("domain.bad_dkim_key", domain=d.name)
+        before = snapshot(d)  # snapshot() leaves dkim_private_key out
+        key_event = "replaced" if d.dkim_private_key else "set"
+        d.dkim_selector = selector
+        d.dkim_private_key = private_pem
+        await self.tx.flush()
+        after = {**snapshot(d), "dkim_key": key_event}
+        await self.audit("domain.dkim", "domain", d.name, before, after)
+        return d
+
     # -- agencies ------------------------------------------------------------------------
     async def add_agency(
         self,
