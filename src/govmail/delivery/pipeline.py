@@ -6,6 +6,7 @@ per recipient folder, group-committed and durable) -> notify -> outbound queue.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -36,6 +37,11 @@ from govmail.store.blobs import BlobStoreFull
 log = logging.getLogger("govmail.delivery")
 
 Signer = Callable[[bytes, str], Awaitable[bytes | None]]
+# Per-mailbox filing rules: given the local copies, may change each copy's folder/flags.
+Router = Callable[[list[LocalCopy], ParsedMessage, Envelope], Awaitable[list[LocalCopy]]]
+# Called after a delivery is durable (vacation replies, receipts, statistics); errors are
+# logged, never propagated to the sender.
+AfterDelivery = Callable[[Envelope, ParsedMessage, "DeliveryResult"], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -102,6 +108,8 @@ class Pipeline:
         *,
         signer: Signer | None = None,
         on_queued: Callable[[], None] | None = None,
+        routers: Sequence[Router] = (),
+        after_delivery: Sequence[AfterDelivery] = (),
     ) -> None:
         self.settings = settings
         self.directory = directory
@@ -110,6 +118,9 @@ class Pipeline:
         self.checks = list(checks)
         self.signer = signer
         self.on_queued = on_queued
+        self.routers = list(routers)
+        self.after_delivery = list(after_delivery)
+        self._background: set[asyncio.Task[None]] = set()
         self.hostname = settings.general.hostname
         self._local_domains: set[str] | None = None
         self._domains_read_at = 0.0
@@ -220,6 +231,8 @@ class Pipeline:
         search_text = meta.pop("text_for_search", "") or ""
 
         copies = plan.copies
+        for route in self.routers:
+            copies = await route(copies, parsed, env)
         if junk:
             copies = [
                 LocalCopy(c.mailbox_id, "\\Junk" if c.folder == "INBOX" else c.folder, c.flags)
