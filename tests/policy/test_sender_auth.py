@@ -163,6 +163,17 @@ async def test_spf_follows_include_mx_and_a_through_our_dns(zone: Dns) -> None:
     assert (await c.check(ctx(message(), ip="192.0.2.30"))).facts["spf"] == "fail"
 
 
+async def test_spf_macros_exists_and_ptr_through_our_dns(zone: Dns) -> None:
+    zone.set("phuyen.gov.vn", "TXT", ["v=spf1 exists:%{i}._ip.%{d} ptr -all"])
+    zone.set("203.0.113.5._ip.phuyen.gov.vn", "A", ["127.0.0.2"])
+    zone.set("9.2.0.192.in-addr.arpa", "PTR", ["relay.phuyen.gov.vn."])
+    zone.set("relay.phuyen.gov.vn", "A", ["192.0.2.9"])
+    c = checker(zone)
+    assert (await c.check(ctx(message(), ip=GOOD_IP))).facts["spf"] == "pass"
+    assert (await c.check(ctx(message(), ip="192.0.2.9"))).facts["spf"] == "pass"
+    assert (await c.check(ctx(message(), ip="203.0.113.6"))).facts["spf"] == "fail"
+
+
 async def test_spf_of_null_sender_checks_helo(zone: Dns) -> None:
     zone.set("mail.phuyen.gov.vn", "TXT", ["v=spf1 a -all"])
     zone.set("mail.phuyen.gov.vn", "A", [GOOD_IP])
@@ -245,6 +256,20 @@ async def test_dkim_missing_key_is_permerror(zone: Dns, key: tuple[str, str]) ->
     v = await checker(zone).check(ctx(signed(message(), key)))
     assert v.facts["dkim"] == "permerror"
     assert v.facts["dkim_results"][0]["reason"] == "no key for signature"
+
+
+async def test_malformed_signatures_are_permerrors(zone: Dns, key: tuple[str, str]) -> None:
+    publish_key(zone, key)
+    raw = (
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=phuyen.gov.vn; s=s1\r\n"
+        b"DKIM-Signature: garbage without tags\r\n" + signed(message(), key)
+    )
+    v = await checker(zone).check(ctx(raw))
+    results = v.facts["dkim_results"]
+    assert [r["result"] for r in results] == ["permerror", "permerror", "pass"]
+    assert results[0]["domain"] == "phuyen.gov.vn" and results[0]["reason"].startswith("bad")
+    assert v.facts["dkim"] == "pass"
+    parse_header(v.headers[0][1])
 
 
 async def test_every_signature_gets_a_result(zone: Dns, key: tuple[str, str]) -> None:
@@ -480,6 +505,9 @@ def test_header_from_domain() -> None:
     assert header_from_domain(message('"Văn thư" <VanThu@PhuYen.gov.vn>')) == "phuyen.gov.vn"
     folded = b"Subject: x\r\nFrom: Van Thu\r\n <vt@phuyen.gov.vn>\r\n\r\nbody From: a@b.c\r\n"
     assert header_from_domain(folded) == "phuyen.gov.vn"
+    # Only LF ends a line: a Unicode line separator does not start a new header field.
+    sneaky = "From: vt@phuyen.gov.vn\r\nX-Note: a\u2028From: ceo@bank.example\r\n\r\n"
+    assert header_from_domain(sneaky.encode()) == "phuyen.gov.vn"
     assert (
         header_from_domain(message("vt@bộtàichính.vn")) == "bộtàichính.vn".encode("idna").decode()
     )

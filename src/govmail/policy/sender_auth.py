@@ -206,8 +206,8 @@ def check_spf(
         result, _code, explanation = q.check()
     except (spf.TempError, DnsTemporaryError) as exc:
         result, explanation = "temperror", str(exc)
-    except (spf.PermError, spf.AmbiguityWarning, ValueError, UnicodeError) as exc:
-        result, explanation = "permerror", str(exc)
+    except Exception as exc:  # pyspf on a hostile record: an error of that record, not ours
+        result, explanation = "permerror", f"{type(exc).__name__}: {exc}"
     if result not in ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"):
         result = "permerror"
     problem = explanation if result in ("permerror", "temperror") else ""
@@ -260,7 +260,7 @@ class _KeyFetch:
 def _signature_tags(value: bytes) -> dict[bytes, bytes]:
     try:
         return dict(dkim.util.parse_tag_value(value))
-    except Exception:
+    except dkim.util.InvalidTagValueList:
         return {}
 
 
@@ -273,7 +273,7 @@ def verify_dkim(raw: bytes, lookup: SyncDns) -> list[DkimResult]:
     worker thread."""
     try:
         d = dkim.DKIM(raw, logger=_dkimpy_log, minkey=1024, timeout=lookup.timeout)
-    except dkim.DKIMException as exc:
+    except Exception as exc:  # dkimpy on a malformed message
         if re.search(rb"(?im)^dkim-signature[ \t]*:", _header_block(raw)):
             return [DkimResult("permerror", "", "", "", "", f"unparsable message: {exc}")]
         return []
@@ -306,6 +306,9 @@ def verify_dkim(raw: bytes, lookup: SyncDns) -> list[DkimResult]:
         except dkim.DKIMException as exc:
             out.append(res("permerror", str(exc)))
             continue
+        except Exception as exc:  # dkimpy on a hostile signature or key: that sender's error
+            out.append(res("permerror", f"{type(exc).__name__}: {exc}"))
+            continue
         if ok:
             out.append(res("pass"))
         elif fetch.temporary:
@@ -321,12 +324,10 @@ def _failed_key_check(fetch: _KeyFetch, res: Callable[..., DkimResult]) -> DkimR
     """Why a signature whose key record was found did not verify."""
     try:
         dkim.evaluate_pk(fetch.name, fetch.record)
-    except dkim.DKIMException:
+    except (dkim.DKIMException, ValueError, TypeError):
         tags = _signature_tags(fetch.record or b"")
         if b"p" in tags and not tags[b"p"].strip():
             return res("fail", "key revoked")
-        return res("permerror", "unusable key record")
-    except Exception:
         return res("permerror", "unusable key record")
     return res("fail", "signature did not verify")
 
@@ -435,7 +436,10 @@ def header_fields(raw: bytes, name: str) -> list[str]:
     out: list[str] = []
     current: list[str] | None = None
     prefix = name.lower() + ":"
-    for line in _header_block(raw).decode("utf-8", "replace").splitlines():
+    # Lines end at LF only: str.splitlines() would also split at U+2028, FF and the like,
+    # and see header fields that mail readers do not.
+    for line in _header_block(raw).decode("utf-8", "replace").split("\n"):
+        line = line.removesuffix("\r")
         if line[:1] in (" ", "\t"):
             if current is not None:
                 current.append(line)
@@ -588,7 +592,7 @@ def strip_authentication_results(raw: bytes, authserv_id: str) -> bytes:
     """``raw`` without the Authentication-Results fields that claim to come from us:
     a message from outside must not carry them (RFC 8601 5)."""
     head = _header_block(raw)
-    lines = head.splitlines(keepends=True)
+    lines = re.split(rb"(?<=\n)", head)
     kept: list[bytes] = []
     dropping = False
     wanted = authserv_id.lower().encode()
