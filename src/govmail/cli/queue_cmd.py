@@ -26,7 +26,7 @@ _COLUMNS = [
     ("mail_from", "Người gửi"),
     ("recipients", "Người nhận"),
     ("attempts", "Lần thử"),
-    ("next_attempt_at", "Thử lại lúc"),
+    ("next_attempt_at", "Thử lại lúc (UTC)"),
     ("last_error", "Lỗi gần nhất"),
 ]
 
