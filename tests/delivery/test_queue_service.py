@@ -302,6 +302,30 @@ async def test_wake_delivers_new_rows_without_waiting(
         await svc.stop()
 
 
+async def test_concurrency_is_bounded_per_domain(
+    store: Store, qsettings: Settings, servers: Servers
+) -> None:
+    busy = servers.start("127.0.0.2", Handler(data_delay=0.3))
+    other = servers.start("127.0.0.3", Handler(data_delay=0.3))
+    now = utcnow()
+    for i in range(6):
+        await enqueue(store, message(f"số {i}"), "tls.test", [f"u{i}@tls.test"], now=now)
+    for i in range(2):
+        await enqueue(store, message(f"khác {i}"), "nomx.test", [f"v{i}@nomx.test"], now=now)
+    svc = service(store, qsettings, concurrency=4, per_domain=2)
+    await svc.start()
+    try:
+        await wait_for(lambda: len(other.received) == 2)
+        assert len(busy.received) < 6  # the other domain did not wait behind the busy one
+        await wait_for(lambda: len(busy.received) == 6)
+    finally:
+        await svc.stop()
+    assert busy.handler.max_active == 2  # the per-domain limit, reached
+    assert other.handler.max_active == 2
+    st = await svc.stats()
+    assert st.counts == {"sent": 8} and st.pending == 0 and st.oldest_pending_age is None
+
+
 async def test_row_deleted_while_in_flight_releases_its_blob_once(
     store: Store, qsettings: Settings, servers: Servers
 ) -> None:

@@ -90,6 +90,9 @@ class Handler:
     rcpt_seen: dict[str, int] = field(default_factory=dict)
     auth_mechanisms: list[str] = field(default_factory=list)
     data_calls: int = 0
+    data_delay: float = 0.0  # seconds each DATA takes, to observe concurrency
+    active: int = 0
+    max_active: int = 0
 
     def _next(self, script: list[str], n: int) -> str:
         return script[min(n, len(script) - 1)]
@@ -110,6 +113,11 @@ class Handler:
     async def handle_DATA(self, server: AioSMTP, session: Session, envelope: AioEnvelope) -> str:
         if self.on_data is not None:
             self.on_data()
+        if self.data_delay:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            await asyncio.sleep(self.data_delay)
+            self.active -= 1
         reply = self._next(self.data, self.data_calls) if self.data else "250"
         self.data_calls += 1
         if reply != "250":

@@ -56,8 +56,9 @@ class DsnSink(Protocol):
 def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
     """Wait after the ``attempts``-th failed attempt: 1 min doubling to 4 h, ±10 %."""
     n = max(attempts, 1)
-    base = min(RETRY_BASE * (2 ** min(n - 1, 20)), RETRY_CAP)
-    return base * (rng or random).uniform(0.9, 1.1)
+    base = min(RETRY_BASE * (1 << min(n - 1, 20)), RETRY_CAP)
+    jitter = rng.uniform(0.9, 1.1) if rng is not None else random.uniform(0.9, 1.1)
+    return base * jitter
 
 
 class QueueError(Exception):
@@ -294,7 +295,7 @@ class QueueService:
             self._task = asyncio.create_task(self._run(), name="queue")
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)  # type: ignore[arg-type]
+        await cancel_and_wait(self._task)
         self._task = None
         tasks = list(self._inflight.tasks)
         if tasks:
@@ -368,6 +369,7 @@ class QueueService:
             rows = await tx.queue.claim_due(
                 now, now + self.lease, limit=limit,
                 exclude_ids=self._inflight.ids(), per_domain=room,
+                domain_limit=self.per_domain if room is not None else None,
             )
             return [_Job.of(r) for r in rows]
 

@@ -52,12 +52,14 @@ class QueueRepo:
         limit: int,
         exclude_ids: Collection[int] = (),
         per_domain: dict[str, int] | None = None,
+        domain_limit: int | None = None,
     ) -> list[OutboundMessage]:
         """Pick due rows and push their ``next_attempt_at`` to ``lease_until``.
 
         The lease keeps another worker (or this one) from picking a row that is being
         delivered; if the process dies, the row becomes due again when the lease runs
-        out. ``per_domain`` maps a domain to how many more rows of it may be taken.
+        out. ``per_domain`` maps a domain to how many more rows of it may be taken;
+        ``domain_limit`` is that number for domains not in the map (None: no limit).
         Rows are locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never
         take the same row; SQLite write transactions are serialised anyway.
         """
@@ -81,12 +83,11 @@ class QueueRepo:
         for row in (await self.s.scalars(q)).all():
             if len(taken) >= limit:
                 break
-            if per_domain is not None:
-                left = room.get(row.domain)
-                if left is not None and left <= 0:
+            left = room.get(row.domain, domain_limit)
+            if left is not None:
+                if left <= 0:
                     continue
-                if left is not None:
-                    room[row.domain] = left - 1
+                room[row.domain] = left - 1
             row.next_attempt_at = lease_until
             taken.append(row)
         await self.s.flush()
