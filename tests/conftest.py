@@ -16,7 +16,7 @@ from govmail.config import Settings, load_settings
 from govmail.store.db import Store
 
 PG_ADMIN_DSN = os.environ.get("GOVMAIL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEMPLATE = "govmail_test_template"
+PG_TEMPLATE = f"govmail_tpl_{os.getpid()}"  # one per test run: parallel runs must not collide
 _template_state: dict[str, object] = {}
 
 

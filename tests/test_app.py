@@ -9,7 +9,17 @@ from govmail.config import Settings
 
 
 async def test_app_starts_serves_health_and_stops(settings: Settings) -> None:
-    settings.listeners.http_port = 0
+    for attr in (
+        "http_port",
+        "smtp_port",
+        "submission_port",
+        "submissions_port",
+        "imap_port",
+        "imaps_port",
+        "pop3_port",
+        "pop3s_port",
+    ):
+        setattr(settings.listeners, attr, 0)
     app = App(settings)
     await app.start()
     try:
@@ -17,7 +27,9 @@ async def test_app_starts_serves_health_and_stops(settings: Settings) -> None:
         async with httpx.AsyncClient() as client:
             r = await client.get(f"http://127.0.0.1:{port}/healthz")
         assert r.status_code == 200
-        assert r.json() == {"status": "ok", "checks": {"store": "ok", "http": "ok"}}
+        body = r.json()
+        assert body["status"] == "ok" and set(body["checks"].values()) == {"ok"}
+        assert {"store", "http", "smtp", "submission", "submissions"} <= set(body["checks"])
         assert (settings.tls_dir / "selfsigned.crt").exists()
         assert (settings.tls_dir / "selfsigned.key").stat().st_mode & 0o077 == 0
     finally:

@@ -9,15 +9,20 @@ import ssl
 
 from govmail.config import Settings
 from govmail.delivery.committer import GroupCommitter
+from govmail.delivery.dns import Resolver
 from govmail.delivery.events import MailEvents
+from govmail.delivery.filters import MailFilters
 from govmail.delivery.mailstore import MailStore
 from govmail.delivery.pipeline import Pipeline
+from govmail.delivery.signing import DomainSigner
+from govmail.delivery.vacation import VacationResponder
 from govmail.directory.login_guard import LoginGuard
 from govmail.directory.service import Directory
 from govmail.i18n import set_default_language
 from govmail.logging_setup import configure_logging
 from govmail.policy.base import PolicyCheck
 from govmail.policy.identity import SenderIdentityCheck
+from govmail.policy.sender_auth import SenderAuthCheck
 from govmail.ratelimit import ConnectionCounter, WindowLimiter
 from govmail.services import Service
 from govmail.store.db import Store
@@ -39,8 +44,23 @@ class App:
         self.events = MailEvents()
         self.committer = GroupCommitter(self.store)
         self.guard = LoginGuard(settings.auth)
+        q = settings.queue
+        self.resolver = Resolver(q.dns_servers or None, q.dns_port)
         self.pipeline = Pipeline(
-            settings, self.directory, self.committer, self.events, self._policy_checks()
+            settings,
+            self.directory,
+            self.committer,
+            self.events,
+            self._policy_checks(),
+            signer=DomainSigner(self.store),
+            routers=[MailFilters(self.store)],
+            after_delivery=[
+                VacationResponder(
+                    self.store,
+                    settings.general.hostname,
+                    lambda env, raw: self.pipeline.deliver(env, raw),
+                )
+            ],
         )
         self.mailstore = MailStore(
             self.store, self.committer, self.events, settings.limits.max_message_size
@@ -50,9 +70,19 @@ class App:
         self._stopping = asyncio.Event()
 
     def _policy_checks(self) -> list[PolicyCheck]:
-        return [SenderIdentityCheck(self.directory)]
+        pol = self.settings.policy
+        return [
+            SenderIdentityCheck(self.directory),
+            SenderAuthCheck(
+                self.resolver,
+                self.settings.general.hostname,
+                honour_dmarc=pol.dmarc_mode,
+                trusted_networks=pol.trusted_networks,
+            ),
+        ]
 
     def _build_services(self) -> list[Service]:
+        from govmail.pop3.server import pop3_services
         from govmail.smtp.handler import SmtpLimits
         from govmail.smtp.service import SmtpService
         from govmail.web.app import create_app
@@ -84,6 +114,7 @@ class App:
             smtp("mx", ls.smtp_port),
             smtp("submission", ls.submission_port),
             smtp("submissions", ls.submissions_port),
+            *pop3_services(self, connections),
             HttpService(create_app(self), ls.bind, ls.http_port),
         ]
 

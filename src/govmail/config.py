@@ -248,6 +248,27 @@ class QueueSettings(_Section):
     )
 
 
+class PolicySettings(_Section):
+    dmarc_mode: Literal["reject", "quarantine", "off"] = Field(
+        "reject",
+        description="What a DMARC failure does: 'reject' honours p=reject and p=quarantine, "
+        "'quarantine' files even p=reject failures in Junk, 'off' only records the result.",
+    )
+    trusted_networks: list[str] = Field(
+        [], description="Networks (CIDR) of our own relays: SPF is not checked for them."
+    )
+
+    @field_validator("trusted_networks")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"'{net}' is not a network (CIDR)") from exc
+        return v
+
+
 class Settings(BaseSettings):
     """All govmail settings."""
 
@@ -267,6 +288,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     directory: DirectorySettings = Field(default_factory=DirectorySettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
     _toml_file: Path | None = None
 

@@ -12,6 +12,7 @@ from govmail.cli import (
     agency_cmd,
     demo_cmd,
     directory_cmd,
+    dkim_cmd,
     domain_cmd,
     group_cmd,
     mailbox_cmd,
@@ -54,6 +55,7 @@ app.add_typer(agency_cmd.app, name="agency")
 app.add_typer(mailbox_cmd.app, name="mailbox")
 app.add_typer(group_cmd.app, name="group")
 app.add_typer(directory_cmd.app, name="directory")
+app.add_typer(dkim_cmd.app, name="dkim")
 
 
 def main() -> None:

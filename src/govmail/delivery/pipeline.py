@@ -32,6 +32,7 @@ from govmail.mail.parsed import ParsedMessage, parse_message
 from govmail.mail.prepend import format_fields, prepend_fields
 from govmail.mail.searchfields import header_folds
 from govmail.policy.base import Action, ChainResult, MessageContext, PolicyCheck, run_chain
+from govmail.policy.sender_auth import strip_authentication_results
 from govmail.store.blobs import BlobStoreFull
 
 log = logging.getLogger("govmail.delivery")
@@ -191,6 +192,9 @@ class Pipeline:
                 552, "5.3.4", both("delivery.too_big", size=len(raw), limit=limit)
             )
         queue_id = secrets.token_hex(8)
+        if env.source == "mx" and parsed is None:
+            # Results claimed under our own name by the sender are forged (RFC 8601 §5).
+            raw = strip_authentication_results(raw, self.hostname)
         parsed = parsed or parse_message(raw)
         plan = await self._plan(env)
         if not plan.copies and not plan.remote:
@@ -284,9 +288,27 @@ class Pipeline:
                 "junk": junk,
             },
         )
-        return DeliveryResult(
+        result = DeliveryResult(
             queue_id, plan.statuses, stored, chain.action, chain, parsed.message_id, junk
         )
+        for hook in self.after_delivery:
+            task = asyncio.create_task(self._after(hook, env, parsed, result))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return result
+
+    async def _after(
+        self, hook: AfterDelivery, env: Envelope, parsed: ParsedMessage, result: DeliveryResult
+    ) -> None:
+        try:
+            await hook(env, parsed, result)
+        except Exception:
+            log.exception("after-delivery hook failed", extra={"queue_id": result.queue_id})
+
+    async def wait_background(self) -> None:
+        """Wait for the after-delivery work started so far (shutdown, tests)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def _plan(self, env: Envelope) -> _Plan:
         plan = _Plan()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import unicodedata
 from base64 import b64decode
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,8 +35,11 @@ def is_loopback(ip: str | None) -> bool:
 
 
 def _clean(text: str) -> str:
-    """One reply line: no CR/LF, ASCII (SMTP replies are ASCII unless SMTPUTF8)."""
-    return " ".join(text.split()).encode("ascii", "replace").decode()
+    """One reply line: no CR/LF, ASCII (SMTP replies are ASCII). Vietnamese loses its
+    diacritics rather than turning into question marks: "Không có" -> "Khong co"."""
+    text = " ".join(text.split()).replace("đ", "d").replace("Đ", "D")
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return text.encode("ascii", "replace").decode()
 
 
 def reply(code: int, enhanced: str, text: str) -> str:
