@@ -534,3 +534,13 @@ class MailRepo:
         )
         await self.s.flush()
         return uids
+
+    # -- POP3 --------------------------------------------------------------------------------
+    async def pop3_listing(self, folder_id: int) -> list[tuple[int, int]]:
+        """(uid, size) of the messages not flagged \\Deleted, by UID: a POP3 maildrop."""
+        rows = await self.s.execute(
+            select(Message.uid, Message.size)
+            .where(Message.folder_id == folder_id, Message.deleted.is_(False))
+            .order_by(Message.uid)
+        )
+        return [(int(uid), int(size)) for uid, size in rows.all()]
