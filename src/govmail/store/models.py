@@ -355,3 +355,73 @@ class OutboundMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delay_notified: Mapped[bool] = mapped_column(Boolean, default=False)
     dkim_domain: Mapped[str | None] = mapped_column(String(253))
+
+
+# --- Web sessions and per-user mail rules (migration 0004) --------------------------------
+
+
+class WebSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), index=True
+    )
+    # False while the second factor (TOTP) is still to be given.
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class Vacation(Base):
+    """A mailbox's automatic reply while its owner is away (RFC 3834)."""
+
+    __tablename__ = "vacation"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+    interval_days: Mapped[int] = mapped_column(Integer, default=7)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class VacationReply(Base):
+    """When a mailbox last answered a sender automatically (once per sender per interval)."""
+
+    __tablename__ = "vacation_reply"
+    __table_args__ = (UniqueConstraint("mailbox_id", "sender"),)
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(320))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailFilter(Base):
+    """A filing rule applied at delivery: when ``field`` contains ``value``, do ``action``."""
+
+    __tablename__ = "mail_filter"
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    field: Mapped[str] = mapped_column(String(16))  # from | to | subject | text
+    value: Mapped[str] = mapped_column(String(300))  # as typed (NFC); matched folded
+    action: Mapped[str] = mapped_column(String(16))  # move | read | flag | trash
+    folder_id: Mapped[int | None] = mapped_column(ForeignKey("folder.id", ondelete="CASCADE"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
