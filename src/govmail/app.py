@@ -82,6 +82,7 @@ class App:
         ]
 
     def _build_services(self) -> list[Service]:
+        from govmail.imap.server import ImapService
         from govmail.pop3.server import pop3_services
         from govmail.smtp.handler import SmtpLimits
         from govmail.smtp.service import SmtpService
@@ -115,6 +116,8 @@ class App:
             smtp("submission", ls.submission_port),
             smtp("submissions", ls.submissions_port),
             *pop3_services(self, connections),
+            ImapService("imap", self, connections),
+            ImapService("imaps", self, connections),
             HttpService(create_app(self), ls.bind, ls.http_port),
         ]
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -270,6 +271,9 @@ class Folder(Base):
     highestmodseq: Mapped[int] = mapped_column(BigInteger, default=1)
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # IMAP (migration 0003): messages with UID >= this are \Recent and not yet claimed by
+    # a session (RFC 3501: a message is recent in exactly one session).
+    imap_recent_uid: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Message(Base):
@@ -308,6 +312,13 @@ class Message(Base):
     cc_fold: Mapped[str] = mapped_column(Text, default="")
     # Parsed metadata (envelope, body structure, header index) filled once at delivery.
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # IMAP (migration 0003): wire forms cached on first FETCH so that later FETCHes of
+    # ENVELOPE, BODY, BODYSTRUCTURE and header fields read neither ``meta`` nor the blob.
+    # Deferred: ordinary loads of a message leave them out.
+    imap_envelope: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    imap_body: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    imap_bodystructure: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    imap_header: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class ExpungedMessage(Base):
@@ -320,6 +331,20 @@ class ExpungedMessage(Base):
     folder_id: Mapped[int] = mapped_column(ForeignKey("folder.id", ondelete="CASCADE"))
     uid: Mapped[int] = mapped_column(BigInteger)
     modseq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImapSharedUnsubscription(Base):
+    """A person who unsubscribed (IMAP UNSUBSCRIBE) from a folder of an agency mailbox they
+    handle; shared folders are subscribed by default (migration 0003)."""
+
+    __tablename__ = "imap_shared_unsubscription"
+    __table_args__ = (UniqueConstraint("person_mailbox_id", "folder_id"),)
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True)
+    person_mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), index=True
+    )
+    folder_id: Mapped[int] = mapped_column(ForeignKey("folder.id", ondelete="CASCADE"))
 
 
 class BlobText(Base):

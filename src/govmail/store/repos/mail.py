@@ -19,6 +19,7 @@ from govmail.store.models import (
     BlobText,
     ExpungedMessage,
     Folder,
+    ImapSharedUnsubscription,
     Mailbox,
     Message,
 )
@@ -544,3 +545,313 @@ class MailRepo:
             .order_by(Message.uid)
         )
         return [(int(uid), int(size)) for uid, size in rows.all()]
+
+    # -- IMAP door ---------------------------------------------------------------------------
+    # Lean queries (chosen columns, no ORM objects, no ``meta`` unless asked for): an IMAP
+    # session touches thousands of messages per command.
+
+    async def imap_folder_state(self, folder_id: int) -> tuple[int, int, int] | None:
+        """(highestmodseq, uidnext, imap_recent_uid) of a folder, or None if it is gone."""
+        row = (
+            await self.s.execute(
+                select(Folder.highestmodseq, Folder.uidnext, Folder.imap_recent_uid).where(
+                    Folder.id == folder_id
+                )
+            )
+        ).first()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+    async def imap_uids(self, folder_id: int, after_uid: int = 0) -> list[int]:
+        """UIDs above ``after_uid``, ascending."""
+        rows = await self.s.execute(
+            select(Message.uid)
+            .where(Message.folder_id == folder_id, Message.uid > after_uid)
+            .order_by(Message.uid)
+        )
+        return [r[0] for r in rows.all()]
+
+    async def imap_claim_recent(self, folder_id: int, expected: int, new: int) -> bool:
+        """Move the folder's \\Recent marker from ``expected`` to ``new`` (compare-and-set)."""
+        res = await self.s.execute(
+            update(Folder)
+            .where(Folder.id == folder_id, Folder.imap_recent_uid == expected)
+            .values(imap_recent_uid=new)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def imap_first_unseen_uid(self, folder_id: int) -> int | None:
+        value = await self.s.scalar(
+            select(func.min(Message.uid)).where(
+                Message.folder_id == folder_id, Message.seen.is_(False)
+            )
+        )
+        return None if value is None else int(value)
+
+    async def imap_flag_changes(
+        self, folder_id: int, after_modseq: int, upto_modseq: int | None, max_uid: int
+    ) -> list[Any]:
+        """Rows (uid, modseq, seen, answered, flagged, deleted, draft, keywords) of messages
+        with ``after_modseq < modseq <= upto_modseq`` and ``uid <= max_uid``, by UID."""
+        q = select(
+            Message.uid,
+            Message.modseq,
+            Message.seen,
+            Message.answered,
+            Message.flagged,
+            Message.deleted,
+            Message.draft,
+            Message.keywords,
+        ).where(
+            Message.folder_id == folder_id,
+            Message.modseq > after_modseq,
+            Message.uid <= max_uid,
+        )
+        if upto_modseq is not None:
+            q = q.where(Message.modseq <= upto_modseq)
+        return list((await self.s.execute(q.order_by(Message.uid))).all())
+
+    async def imap_deleted_uids(self, folder_id: int, max_uid: int) -> list[int]:
+        rows = await self.s.execute(
+            select(Message.uid)
+            .where(
+                Message.folder_id == folder_id,
+                Message.deleted.is_(True),
+                Message.uid <= max_uid,
+            )
+            .order_by(Message.uid)
+        )
+        return [r[0] for r in rows.all()]
+
+    async def imap_status(
+        self, folders: Sequence[tuple[int, int]]
+    ) -> dict[int, tuple[int, int, int, int, int]]:
+        """For (folder_id, recent_from_uid) pairs: {folder_id: (messages, unseen, deleted,
+        octets, recent)} where recent counts UIDs >= recent_from_uid; one query."""
+        if not folders:
+            return {}
+        from sqlalchemy import and_, case, or_
+
+        ids = [fid for fid, _ in folders]
+        recent_cond = or_(
+            *(and_(Message.folder_id == fid, Message.uid >= start) for fid, start in folders)
+        )
+        rows = await self.s.execute(
+            select(
+                Message.folder_id,
+                func.count(Message.id),
+                func.sum(case((Message.seen.is_(False), 1), else_=0)),
+                func.sum(case((Message.deleted.is_(True), 1), else_=0)),
+                func.sum(Message.size),
+                func.sum(case((recent_cond, 1), else_=0)),
+            )
+            .where(Message.folder_id.in_(ids))
+            .group_by(Message.folder_id)
+        )
+        out = {fid: (0, 0, 0, 0, 0) for fid in ids}
+        for fid, n, unseen, deleted, size, recent in rows.all():
+            out[fid] = (
+                int(n),
+                int(unseen or 0),
+                int(deleted or 0),
+                int(size or 0),
+                int(recent or 0),
+            )
+        return out
+
+    async def imap_fetch_rows(
+        self,
+        folder_id: int,
+        uids: Sequence[int],
+        extra: Sequence[str] = (),
+        changed_since: int | None = None,
+    ) -> list[Any]:
+        """Rows for FETCH, by UID: id, uid, modseq, seen, answered, flagged, deleted, draft,
+        keywords, internal_date, size, blob_id, plus the ``extra`` columns named (any of
+        imap_envelope, imap_body, imap_bodystructure, imap_header, meta)."""
+        if not uids:
+            return []
+        allowed = ("imap_envelope", "imap_body", "imap_bodystructure", "imap_header", "meta")
+        cols = [
+            Message.id,
+            Message.uid,
+            Message.modseq,
+            Message.seen,
+            Message.answered,
+            Message.flagged,
+            Message.deleted,
+            Message.draft,
+            Message.keywords,
+            Message.internal_date,
+            Message.size,
+            Message.blob_id,
+        ]
+        for name in extra:
+            if name not in allowed:
+                raise ValueError(f"not a FETCH column: {name}")
+            cols.append(getattr(Message, name))
+        q = select(*cols).where(Message.folder_id == folder_id, _uid_condition(uids))
+        if changed_since is not None:
+            q = q.where(Message.modseq > changed_since)
+        return list((await self.s.execute(q.order_by(Message.uid))).all())
+
+    async def imap_fill_cache(self, values: Sequence[dict[str, Any]]) -> None:
+        """Store cached wire forms: dicts of ``id`` plus imap_envelope / imap_body /
+        imap_bodystructure / imap_header (the same keys in every dict of one call)."""
+        if values:
+            await self.s.execute(update(Message), list(values))
+
+    async def imap_blob_shas(self, blob_ids: Sequence[int]) -> dict[int, str]:
+        if not blob_ids:
+            return {}
+        rows = await self.s.execute(
+            select(Blob.id, Blob.sha256).where(Blob.id.in_(list(set(blob_ids))))
+        )
+        return {int(i): str(sha) for i, sha in rows.all()}
+
+    async def imap_store_flags(
+        self,
+        folder_id: int,
+        uids: Sequence[int],
+        mode: str,
+        flags: Sequence[str],
+        unchanged_since: int | None = None,
+    ) -> tuple[list[tuple[int, int, bool, tuple[bool, bool, bool, bool, bool, str]]], list[int]]:
+        """STORE in a few set-based UPDATEs (one per distinct outcome), one new MODSEQ.
+
+        Returns ``(results, refused)``: for every message found, (uid, modseq, changed,
+        (seen, answered, flagged, deleted, draft, keywords)) after the change; and the UIDs
+        refused by ``unchanged_since`` (RFC 7162).
+        """
+        wanted = flags_to_columns(flags)
+        wanted_kw = [k for k in wanted["keywords"].split() if k]
+        wanted_kw_lower = {k.lower() for k in wanted_kw}
+        names = ("seen", "answered", "flagged", "deleted", "draft")
+        results: list[tuple[int, int, bool, tuple[bool, bool, bool, bool, bool, str]]] = []
+        refused: list[int] = []
+        groups: dict[tuple[bool, bool, bool, bool, bool, str], list[int]] = {}
+        changed_at: list[int] = []  # indexes into results
+        for i in range(0, len(uids), 2000):
+            chunk = uids[i : i + 2000]
+            rows = (
+                await self.s.execute(
+                    select(
+                        Message.id,
+                        Message.uid,
+                        Message.modseq,
+                        Message.seen,
+                        Message.answered,
+                        Message.flagged,
+                        Message.deleted,
+                        Message.draft,
+                        Message.keywords,
+                    )
+                    .where(Message.folder_id == folder_id, _uid_condition(chunk))
+                    .order_by(Message.uid)
+                )
+            ).all()
+            for mid, uid, modseq, *state in rows:
+                if unchanged_since is not None and modseq > unchanged_since:
+                    refused.append(int(uid))
+                    continue
+                before = (
+                    bool(state[0]),
+                    bool(state[1]),
+                    bool(state[2]),
+                    bool(state[3]),
+                    bool(state[4]),
+                    state[5] or "",
+                )
+                kws = before[5].split()
+                if mode == "replace":
+                    sys_flags = [bool(wanted[n]) for n in names]
+                    kws = list(wanted_kw)
+                else:
+                    sys_flags = [
+                        (mode == "add") if wanted[n] else before[j] for j, n in enumerate(names)
+                    ]
+                    if mode == "add":
+                        have = {k.lower() for k in kws}
+                        kws += [k for k in wanted_kw if k.lower() not in have]
+                    else:
+                        kws = [k for k in kws if k.lower() not in wanted_kw_lower]
+                after = (*sys_flags, " ".join(kws))
+                changed = after != before
+                results.append((int(uid), int(modseq), changed, after))  # type: ignore[arg-type]
+                if changed:
+                    groups.setdefault(after, []).append(int(mid))  # type: ignore[arg-type]
+                    changed_at.append(len(results) - 1)
+        if groups:
+            new_modseq = await self.bump_modseq(folder_id)
+            for after, ids in groups.items():
+                values = dict(zip(names, after[:5], strict=True))
+                values["keywords"] = after[5]
+                values["modseq"] = new_modseq
+                for j in range(0, len(ids), 500):
+                    await self.s.execute(
+                        update(Message)
+                        .where(Message.id.in_(ids[j : j + 500]))
+                        .values(**values)
+                        .execution_options(synchronize_session=False)
+                    )
+            for k in changed_at:
+                uid, _old, changed, after = results[k]
+                results[k] = (uid, new_modseq, changed, after)
+        return results, refused
+
+    async def imap_shared_unsubscribed(self, person_mailbox_id: int) -> set[int]:
+        rows = await self.s.execute(
+            select(ImapSharedUnsubscription.folder_id).where(
+                ImapSharedUnsubscription.person_mailbox_id == person_mailbox_id
+            )
+        )
+        return {int(r[0]) for r in rows.all()}
+
+    async def imap_set_shared_subscription(
+        self, person_mailbox_id: int, folder_id: int, subscribed: bool
+    ) -> None:
+        await self.s.execute(
+            delete(ImapSharedUnsubscription).where(
+                ImapSharedUnsubscription.person_mailbox_id == person_mailbox_id,
+                ImapSharedUnsubscription.folder_id == folder_id,
+            )
+        )
+        if not subscribed:
+            self.s.add(
+                ImapSharedUnsubscription(person_mailbox_id=person_mailbox_id, folder_id=folder_id)
+            )
+            await self.s.flush()
+
+    async def imap_header_sources(self, folder_id: int, max_uid: int) -> list[Any]:
+        """(uid, blob_id, imap_header, meta) of every message up to ``max_uid`` (for the
+        rare SEARCH keys no column answers: HEADER of any field, BCC)."""
+        rows = await self.s.execute(
+            select(Message.uid, Message.blob_id, Message.imap_header, Message.meta)
+            .where(Message.folder_id == folder_id, Message.uid <= max_uid)
+            .order_by(Message.uid)
+        )
+        return list(rows.all())
+
+
+def uid_ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending UIDs as inclusive ranges."""
+    out: list[tuple[int, int]] = []
+    for u in uids:
+        if out and u == out[-1][1] + 1:
+            out[-1] = (out[-1][0], u)
+        else:
+            out.append((u, u))
+    return out
+
+
+def _uid_condition(uids: Sequence[int]) -> Any:
+    """``uid`` in the given ascending UIDs: BETWEENs for runs, IN for the scattered rest."""
+    from sqlalchemy import or_
+
+    ranges = uid_ranges(uids)
+    if len(ranges) == 1:
+        a, b = ranges[0]
+        return Message.uid.between(a, b) if a != b else Message.uid == a
+    if len(ranges) <= 50:
+        return or_(*(Message.uid.between(a, b) for a, b in ranges))
+    return Message.uid.in_(list(uids))

@@ -10,8 +10,23 @@ text in the database, still without touching message files.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    column,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govmail.store.models import BlobText, Message
@@ -56,3 +71,98 @@ class SearchRepo:
             self.body_condition(term), *(self.header_condition(f, term) for f in HEADER_COLUMNS)
         )
         return await self.uids(folder_id, [cond])
+
+    # -- IMAP SEARCH -----------------------------------------------------------------------
+    # Building blocks the IMAP door combines into one condition per SEARCH; the door never
+    # sees SQL, only these opaque conditions.
+
+    def imap_true(self) -> ColumnElement[bool]:
+        return true()
+
+    def imap_false(self) -> ColumnElement[bool]:
+        return false()
+
+    def imap_and(self, conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+        return and_(true(), *conditions) if not conditions else and_(*conditions)
+
+    def imap_or(self, conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+        return or_(false(), *conditions) if not conditions else or_(*conditions)
+
+    def imap_not(self, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return not_(condition)
+
+    def imap_flag(self, name: str, present: bool = True) -> ColumnElement[bool]:
+        """``name``: seen, answered, flagged, deleted or draft."""
+        column = IMAP_FLAG_COLUMNS[name]
+        return column.is_(True) if present else column.is_(False)
+
+    def imap_keyword(self, keyword: str, present: bool = True) -> ColumnElement[bool]:
+        padded = func.lower(literal(" ") + Message.keywords + literal(" "))
+        cond = padded.like(like_pattern(f" {keyword.lower()} "), escape="\\")
+        return cond if present else not_(cond)
+
+    def imap_uids_in(self, ranges: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+        """UID within one of the inclusive ``ranges``."""
+        if not ranges:
+            return false()
+        if len(ranges) > 200:
+            return Message.uid.in_([u for a, b in ranges for u in range(a, b + 1)])
+        return or_(*(Message.uid.between(a, b) if a != b else Message.uid == a for a, b in ranges))
+
+    def imap_internal_date(
+        self, since: datetime | None = None, before: datetime | None = None
+    ) -> ColumnElement[bool]:
+        """``since <= internal_date < before`` (either bound may be left open)."""
+        return _between(Message.internal_date, since, before)
+
+    def imap_sent_date(
+        self, since: datetime | None = None, before: datetime | None = None
+    ) -> ColumnElement[bool]:
+        return and_(Message.sent_date.is_not(None), _between(Message.sent_date, since, before))
+
+    def imap_size(
+        self, larger: int | None = None, smaller: int | None = None
+    ) -> ColumnElement[bool]:
+        conds: list[ColumnElement[bool]] = []
+        if larger is not None:
+            conds.append(Message.size > larger)
+        if smaller is not None:
+            conds.append(Message.size < smaller)
+        return and_(*conds) if conds else true()
+
+    def imap_modseq_at_least(self, modseq: int) -> ColumnElement[bool]:
+        return Message.modseq >= modseq
+
+    def imap_message_id(self, term: str) -> ColumnElement[bool]:
+        return func.lower(func.coalesce(Message.message_id_header, "")).like(
+            like_pattern(term.lower()), escape="\\"
+        )
+
+    async def imap_search(
+        self, folder_id: int, condition: ColumnElement[bool], max_uid: int
+    ) -> list[tuple[int, int]]:
+        """(uid, modseq) of the messages up to ``max_uid`` matching ``condition``."""
+        q = (
+            select(Message.uid, Message.modseq)
+            .where(Message.folder_id == folder_id, Message.uid <= max_uid, condition)
+            .order_by(Message.uid)
+        )
+        return [(int(u), int(m)) for u, m in (await self.s.execute(q)).all()]
+
+
+IMAP_FLAG_COLUMNS = {
+    "seen": Message.seen,
+    "answered": Message.answered,
+    "flagged": Message.flagged,
+    "deleted": Message.deleted,
+    "draft": Message.draft,
+}
+
+
+def _between(column: Any, since: datetime | None, before: datetime | None) -> ColumnElement[bool]:
+    conds: list[ColumnElement[bool]] = []
+    if since is not None:
+        conds.append(column >= since)
+    if before is not None:
+        conds.append(column < before)
+    return and_(*conds) if conds else true()

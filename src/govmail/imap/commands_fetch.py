@@ -1,0 +1,384 @@
+"""FETCH and UID FETCH: flags, dates, sizes, ENVELOPE, BODY/BODYSTRUCTURE, BODY[section]
+(with HEADER.FIELDS[.NOT], MIME, TEXT, partial ranges, .PEEK), RFC822.*, BINARY[.SIZE]
+(RFC 3516), MODSEQ and CHANGEDSINCE/VANISHED (RFC 7162).
+
+Where the bytes come from, cheapest first:
+
+* flags, UID, MODSEQ, INTERNALDATE, RFC822.SIZE: the message row;
+* ENVELOPE, BODY, BODYSTRUCTURE: their wire form cached in the row, else built from the
+  parsed metadata stored at delivery (``meta``) and cached for next time;
+* top-level header sections (``BODY[HEADER]``, ``BODY.PEEK[HEADER.FIELDS (...)]``,
+  ``RFC822.HEADER``): the header block cached in the row, else read from the blob once;
+* anything else (bodies, parts, TEXT, MIME): the blob, sliced with the offsets in ``meta``.
+
+A section that does not exist is answered ``NIL``. Fetching a body without ``.PEEK`` sets
+\\Seen (when the mailbox is read-write and the user may), and the new FLAGS are returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from govmail.imap.errors import Refusal
+from govmail.imap.messageview import (
+    body_bytes,
+    envelope_bytes,
+    flag_names,
+    header_section,
+)
+from govmail.imap.protocol import response as r
+from govmail.imap.protocol.codes import ResponseCode
+from govmail.imap.protocol.commands import Fetch, FetchAttribute, FetchItem, FetchSection
+from govmail.imap.protocol.dates import MONTHS
+from govmail.imap.protocol.sequence import SequenceSet
+from govmail.imap.protocol.values import NIL, flag_list, literal
+from govmail.imap.shared import audit, uid_summary
+from govmail.mail.mimeparts import scan_header
+from govmail.mail.parsed import (
+    ParsedMessage,
+    PartNotFound,
+    Section,
+    SectionSyntaxError,
+    decoded_part,
+    section_bytes,
+)
+from govmail.mail.transfer import UnknownTransferEncoding
+
+if TYPE_CHECKING:
+    from govmail.imap.selected import SelectedView
+    from govmail.imap.session import Session
+
+CHUNK = 2500
+HEADER_CACHE_LIMIT = 64 * 1024
+_BODY_ITEMS = frozenset({"RFC822", "RFC822.TEXT"})
+_HEADER_TEXTS = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
+_CACHED = {"ENVELOPE": "imap_envelope", "BODY": "imap_body", "BODYSTRUCTURE": "imap_bodystructure"}
+
+
+class DateFormatter:
+    """INTERNALDATE in the installation's time zone, fast for many messages."""
+
+    def __init__(self, tz: Any) -> None:
+        self.tz = tz
+        self._fixed: timedelta | None = None
+        # Zones without daylight saving (Asia/Ho_Chi_Minh) need no per-date lookup.
+        jan = datetime(2001, 1, 1, tzinfo=UTC).astimezone(tz).utcoffset()
+        jul = datetime(2001, 7, 1, tzinfo=UTC).astimezone(tz).utcoffset()
+        if jan == jul and jan is not None:
+            self._fixed = jan
+
+    def __call__(self, value: datetime) -> bytes:
+        if self._fixed is not None:
+            offset = self._fixed
+            local = value.replace(tzinfo=None) + offset - (value.utcoffset() or timedelta(0))
+        else:
+            aware = value.astimezone(self.tz)
+            offset = aware.utcoffset() or timedelta(0)
+            local = aware.replace(tzinfo=None)
+        minutes = int(offset.total_seconds()) // 60
+        sign = b"-" if minutes < 0 else b"+"
+        minutes = abs(minutes)
+        return b'"%02d-%s-%04d %02d:%02d:%02d %s%02d%02d"' % (
+            local.day,
+            MONTHS[local.month - 1].encode(),
+            local.year,
+            local.hour,
+            local.minute,
+            local.second,
+            sign,
+            minutes // 60,
+            minutes % 60,
+        )
+
+
+class _Message:
+    """One row being answered, with what was loaded for it."""
+
+    __slots__ = ("flags", "header", "meta", "modseq", "parsed", "raw", "row", "seen_set")
+
+    def __init__(self, row: Any) -> None:
+        self.row = row
+        self.modseq: int = row.modseq
+        self.flags: tuple[Any, ...] = (
+            row.seen,
+            row.answered,
+            row.flagged,
+            row.deleted,
+            row.draft,
+            row.keywords or "",
+        )
+        self.meta: dict[str, Any] | None = getattr(row, "meta", None)
+        self.header: bytes | None = getattr(row, "imap_header", None)
+        self.raw: bytes | None = None
+        self.parsed: ParsedMessage | None = None
+        self.seen_set = False
+
+    def parsed_message(self) -> ParsedMessage:
+        if self.parsed is None:
+            assert self.meta is not None
+            self.parsed = ParsedMessage.from_dict({**self.meta, "text_for_search": ""})
+        return self.parsed
+
+
+class _Plan:
+    """What one FETCH needs, decided once for all its messages."""
+
+    def __init__(self, session: Session, view: SelectedView, attrs: list[FetchAttribute]):
+        self.attrs = attrs
+        self.utf8 = session.utf8 or session.rev2
+        self.cached: list[str] = []  # cache columns to read
+        self.needs_header = False  # the top-level header block
+        self.needs_raw = False  # the whole message
+        self.needs_meta = False
+        self.body_read = False  # a body is read (for the audit of shared mailboxes)
+        sets_seen = False
+        for a in attrs:
+            if isinstance(a, FetchItem):
+                if a.name in _CACHED:
+                    if self.utf8:
+                        self.needs_meta = True
+                    else:
+                        self.cached.append(_CACHED[a.name])
+                elif a.name == "RFC822.HEADER":
+                    self.needs_header = True
+                elif a.name in _BODY_ITEMS:
+                    self.needs_raw = self.needs_meta = self.body_read = sets_seen = True
+            else:
+                top_header = a.kind == "BODY" and not a.part and a.text in _HEADER_TEXTS
+                if top_header:
+                    self.needs_header = True
+                else:
+                    self.needs_raw = self.needs_meta = self.body_read = True
+                if not a.peek and a.kind != "BINARY.SIZE":
+                    sets_seen = True
+        if self.needs_header and not self.needs_raw:
+            self.cached.append("imap_header")
+        self.sets_seen = sets_seen and not view.read_only and view.ref.may("s")
+        self.names = {a.name for a in attrs if isinstance(a, FetchItem)}
+
+
+def _section_of(a: FetchSection) -> Section:
+    return Section(a.part, a.text or "", tuple(f.lower() for f in a.fields))
+
+
+def _partial(data: bytes, partial: tuple[int, int] | None) -> bytes:
+    if partial is None:
+        return data
+    start, length = partial
+    return data[start : start + length]
+
+
+class _Renderer:
+    def __init__(self, session: Session, view: SelectedView, plan: _Plan) -> None:
+        self.session = session
+        self.view = view
+        self.plan = plan
+        self.date = DateFormatter(session.tz)
+        self.rev2 = session.rev2
+        self.cache_updates: dict[str, list[dict[str, Any]]] = {}
+        self._flag_cache: dict[tuple[Any, ...], bytes] = {}
+        self.items: list[tuple[bytes, Callable[[_Message], bytes]]] = []
+        for a in plan.attrs:
+            self.items.append(self._item(a))
+
+    def _flags(self, m: _Message) -> bytes:
+        key = (*m.flags, (not self.rev2) and self.view.is_recent(m.row.uid))
+        out = self._flag_cache.get(key)
+        if out is None:
+            out = self._flag_cache[key] = flag_list(flag_names(*key))
+        return out
+
+    def _cached(self, m: _Message, column: str, build: Callable[[dict[str, Any]], bytes]) -> bytes:
+        if not self.plan.utf8:
+            value = getattr(m.row, column, None)
+            if value is not None:
+                return bytes(value)
+        assert m.meta is not None
+        data = build(m.meta)
+        if not self.plan.utf8:
+            self.cache_updates.setdefault(column, []).append({"id": m.row.id, column: data})
+        return data
+
+    def _item(self, a: FetchAttribute) -> tuple[bytes, Callable[[_Message], bytes]]:
+        utf8 = self.plan.utf8
+        if isinstance(a, FetchItem):
+            name = a.name
+            fn: Callable[[_Message], bytes]
+            if name == "UID":
+                fn = lambda m: b"%d" % m.row.uid  # noqa: E731
+            elif name == "FLAGS":
+                fn = self._flags
+            elif name == "INTERNALDATE":
+                fn = lambda m: self.date(m.row.internal_date)  # noqa: E731
+            elif name == "RFC822.SIZE":
+                fn = lambda m: b"%d" % m.row.size  # noqa: E731
+            elif name == "MODSEQ":
+                fn = lambda m: b"(%d)" % m.modseq  # noqa: E731
+            elif name == "ENVELOPE":
+                fn = lambda m: self._cached(  # noqa: E731
+                    m, "imap_envelope", lambda meta: envelope_bytes(meta, utf8)
+                )
+            elif name == "BODY":
+                fn = lambda m: self._cached(  # noqa: E731
+                    m, "imap_body", lambda meta: body_bytes(meta, extended=False, utf8=utf8)
+                )
+            elif name == "BODYSTRUCTURE":
+                fn = lambda m: self._cached(  # noqa: E731
+                    m, "imap_bodystructure", lambda meta: body_bytes(meta, extended=True, utf8=utf8)
+                )
+            elif name == "RFC822.HEADER":
+                fn = lambda m: literal(self._header(m))  # noqa: E731
+            elif name == "RFC822":
+                fn = lambda m: literal(self._raw(m))  # noqa: E731
+            else:  # RFC822.TEXT
+                fn = lambda m: self._section(m, FetchSection(text="TEXT"))  # noqa: E731
+            return name.encode("ascii"), fn
+        return a.response_name().encode("ascii"), lambda m: self._section(m, a)
+
+    def _raw(self, m: _Message) -> bytes:
+        assert m.raw is not None
+        return m.raw
+
+    def _header(self, m: _Message) -> bytes:
+        if m.header is not None:
+            return m.header
+        raw = self._raw(m)
+        if m.meta is not None:
+            end = int(m.meta["body"]["body_start"])
+        else:
+            end = scan_header(raw, 0, len(raw)).body_start
+        header = raw[:end]
+        if len(header) <= HEADER_CACHE_LIMIT:
+            self.cache_updates.setdefault("imap_header", []).append(
+                {"id": m.row.id, "imap_header": header}
+            )
+        m.header = header
+        return header
+
+    def _section(self, m: _Message, a: FetchSection) -> bytes:
+        if a.kind == "BODY" and not a.part and a.text in _HEADER_TEXTS:
+            return literal(_partial(header_section(self._header(m), a.text, a.fields), a.partial))
+        raw = self._raw(m)
+        if a.kind == "BODY":
+            if not a.part and not a.text:
+                data: bytes | None = raw
+                data = _partial(raw, a.partial)
+            else:
+                try:
+                    data = section_bytes(raw, m.parsed_message(), _section_of(a), a.partial)
+                except SectionSyntaxError:
+                    data = None
+            return NIL if data is None else literal(data)
+        try:
+            decoded = decoded_part(raw, m.parsed_message(), a.part, strict=True)
+        except PartNotFound:
+            return NIL
+        except UnknownTransferEncoding:
+            raise Refusal("unknown Content-Transfer-Encoding", ResponseCode.UNKNOWN_CTE) from None
+        if a.kind == "BINARY.SIZE":
+            return b"%d" % len(decoded)
+        decoded = _partial(decoded, a.partial)
+        return literal(decoded, binary=b"\x00" in decoded)
+
+    def render(self, m: _Message, n: int, add_flags: bool) -> bytes:
+        parts = [name + b" " + fn(m) for name, fn in self.items]
+        if add_flags:
+            parts.append(b"FLAGS " + self._flags(m))
+        return b"* %d FETCH (" % n + b" ".join(parts) + b")\r\n"
+
+
+async def _load_raw(session: Session, messages: Sequence[_Message]) -> None:
+    async with session.store.read() as tx:
+        shas = await tx.mail.imap_blob_shas([m.row.blob_id for m in messages])
+    sem = asyncio.Semaphore(8)
+
+    async def one(m: _Message) -> None:
+        async with sem:
+            m.raw = await session.store.blobs.get(shas[m.row.blob_id])
+
+    await asyncio.gather(*(one(m) for m in messages))
+
+
+async def cmd_fetch(session: Session, cmd: Fetch) -> None:
+    view = session.view
+    assert view is not None
+    uids = view.resolve(cmd.sequence, cmd.uid, session.saved_search)
+    attrs = list(cmd.attributes)
+    names = {a.name for a in attrs if isinstance(a, FetchItem)}
+    if cmd.uid and "UID" not in names:
+        attrs.insert(0, FetchItem("UID"))
+    if cmd.changed_since is not None or "MODSEQ" in names:
+        session.enable_condstore()
+        if "MODSEQ" not in names:
+            attrs.append(FetchItem("MODSEQ"))
+    plan = _Plan(session, view, attrs)
+    renderer = _Renderer(session, view, plan)
+
+    if cmd.vanished and cmd.changed_since is not None:
+        async with session.store.read() as tx:
+            gone = await tx.mail.vanished_since(view.folder_id, cmd.changed_since)
+        largest = max([view.max_uid, *gone[-1:]])
+        gone = [u for u in gone if cmd.sequence.contains(u, largest)]
+        if gone:
+            session.send(r.vanished(SequenceSet.from_numbers(gone), earlier=True))
+
+    extra = list(plan.cached) + (["meta"] if plan.needs_meta else [])
+    read_uids: list[int] = []
+    for i in range(0, len(uids), CHUNK):
+        chunk = uids[i : i + CHUNK]
+        async with session.store.read() as tx:
+            rows = await tx.mail.imap_fetch_rows(view.folder_id, chunk, extra, cmd.changed_since)
+        messages = [_Message(row) for row in rows]
+        if not plan.needs_meta and plan.cached:
+            missing = [
+                m
+                for m in messages
+                if any(getattr(m.row, col) is None for col in plan.cached if col != "imap_header")
+            ]
+            if missing:
+                async with session.store.read() as tx:
+                    metas = await tx.mail.imap_fetch_rows(
+                        view.folder_id, [m.row.uid for m in missing], ["meta"]
+                    )
+                by_uid = {row.uid: row.meta for row in metas}
+                for m in missing:
+                    m.meta = by_uid.get(m.row.uid)
+                messages = [m for m in messages if m.meta is not None or m not in missing]
+        need_raw = [
+            m for m in messages if plan.needs_raw or (plan.needs_header and m.header is None)
+        ]
+        if need_raw:
+            await _load_raw(session, need_raw)
+        if plan.sets_seen:
+            unseen = [m.row.uid for m in messages if not m.flags[0]]
+            if unseen:
+                from govmail.imap.commands_store import change_flags
+
+                results, _refused = await change_flags(
+                    session, view, unseen, "add", ["\\Seen"], audit_action=None
+                )
+                after = {uid: (modseq, state) for uid, modseq, _c, state in results}
+                for m in messages:
+                    if m.row.uid in after:
+                        m.modseq, m.flags = after[m.row.uid]
+                        m.seen_set = True
+        for m in messages:
+            n = view.msn(m.row.uid)
+            if n is None:
+                continue
+            session.send(renderer.render(m, n, m.seen_set and "FLAGS" not in plan.names))
+            if plan.body_read:
+                read_uids.append(m.row.uid)
+        await session.maybe_flush()
+    if renderer.cache_updates:
+        await session.flush()
+        async with session.store.write() as tx:
+            for values in renderer.cache_updates.values():
+                for j in range(0, len(values), 1000):
+                    await tx.mail.imap_fill_cache(values[j : j + 1000])
+    if read_uids and view.ref.shared:
+        await audit(session, view.ref, "read", uid_summary(read_uids))
+    session.ok(cmd.tag, "FETCH completed")

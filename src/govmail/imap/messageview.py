@@ -1,0 +1,153 @@
+"""A stored message as IMAP shows it: flags, ENVELOPE, BODY/BODYSTRUCTURE, header sections.
+
+Everything here works from what delivery stored (the ``meta`` JSON of
+``mail.parsed.ParsedMessage`` and the flag columns) or from the message's header block,
+never from a re-parse of the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from govmail.imap.protocol.structure import (
+    Address,
+    BodyPart,
+    BodyStructure,
+    Disposition,
+    Envelope,
+    Multipart,
+    encode_body_structure,
+    encode_envelope,
+)
+from govmail.mail.mimeparts import scan_header
+
+SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
+COMMON_KEYWORDS = ("$Forwarded", "$MDNSent", "$Junk", "$NotJunk", "$Phishing", "$Important")
+
+
+def flag_names(
+    seen: bool,
+    answered: bool,
+    flagged: bool,
+    deleted: bool,
+    draft: bool,
+    keywords: str,
+    recent: bool = False,
+) -> list[str]:
+    out: list[str] = []
+    if seen:
+        out.append("\\Seen")
+    if answered:
+        out.append("\\Answered")
+    if flagged:
+        out.append("\\Flagged")
+    if deleted:
+        out.append("\\Deleted")
+    if draft:
+        out.append("\\Draft")
+    if recent:
+        out.append("\\Recent")
+    if keywords:
+        out.extend(keywords.split())
+    return out
+
+
+# --------------------------------------------------------------------------- ENVELOPE
+
+
+def _addresses(data: Any) -> tuple[Address, ...]:
+    if not data:
+        return ()
+    return tuple(Address(*a) for a in data)
+
+
+def envelope_of(env: Sequence[Any]) -> Envelope:
+    """``meta["envelope"]`` (the stored list) as a protocol Envelope."""
+    return Envelope(
+        date=env[0],
+        subject=env[1],
+        from_=_addresses(env[2]),
+        sender=_addresses(env[3]),
+        reply_to=_addresses(env[4]),
+        to=_addresses(env[5]),
+        cc=_addresses(env[6]),
+        bcc=_addresses(env[7]),
+        in_reply_to=env[8],
+        message_id=env[9],
+    )
+
+
+def envelope_bytes(meta: dict[str, Any], utf8: bool = False) -> bytes:
+    return encode_envelope(envelope_of(meta["envelope"]), utf8=utf8)
+
+
+# --------------------------------------------------------------------------- BODYSTRUCTURE
+
+
+def _params(params: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    return [(a.upper(), v) for a, v in params]
+
+
+def structure_of(part: dict[str, Any]) -> BodyStructure:
+    """A stored PART (see ``mail.parsed``) as a protocol body structure."""
+    disp = part.get("disposition")
+    disposition = None if disp is None else Disposition(disp[0].upper(), _params(disp[1]))
+    language = part.get("language")
+    if part.get("parts"):
+        return Multipart(
+            subtype=part["subtype"].upper(),
+            parts=[structure_of(p) for p in part["parts"]],
+            params=_params(part["params"]),
+            disposition=disposition,
+            language=language,
+            location=part.get("location"),
+        )
+    params = _params(part["params"])
+    if part["type"] == "text" and not any(a == "CHARSET" for a, _ in params):
+        params.append(("CHARSET", "US-ASCII"))
+    message = part.get("message")
+    return BodyPart(
+        type=part["type"].upper(),
+        subtype=part["subtype"].upper(),
+        params=params,
+        id=part.get("id"),
+        description=part.get("description"),
+        encoding=part["encoding"].upper(),
+        size=part["size"],
+        lines=part.get("lines"),
+        envelope=None if message is None else envelope_of(message["envelope"]),
+        body=None if message is None else structure_of(message["body"]),
+        md5=part.get("md5"),
+        disposition=disposition,
+        language=language,
+        location=part.get("location"),
+    )
+
+
+def body_bytes(meta: dict[str, Any], *, extended: bool, utf8: bool = False) -> bytes:
+    """BODY (``extended=False``) or BODYSTRUCTURE of a message."""
+    return encode_body_structure(structure_of(meta["body"]), extended=extended, utf8=utf8)
+
+
+# --------------------------------------------------------------------------- header sections
+
+
+def header_block_end(meta: dict[str, Any]) -> int:
+    """Length of the top-level header block (fields and the blank line after them)."""
+    return int(meta["body"]["body_start"])
+
+
+def header_section(header: bytes, text: str, fields: Sequence[str] = ()) -> bytes:
+    """``HEADER``, ``HEADER.FIELDS (...)`` or ``HEADER.FIELDS.NOT (...)`` of a header block
+    (the message's bytes up to its body), as ``mail.parsed.section_bytes`` would give it."""
+    if text == "HEADER":
+        return header
+    scan = scan_header(header, 0, len(header))
+    wanted = {f.lower() for f in fields}
+    keep = text == "HEADER.FIELDS"
+    chunks = [
+        header[f.offset : f.offset + f.length] for f in scan.fields if (f.name in wanted) == keep
+    ]
+    chunks.append(header[scan.header_end : scan.body_start])
+    return b"".join(chunks)

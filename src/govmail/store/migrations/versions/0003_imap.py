@@ -1,0 +1,69 @@
+"""imap: cached wire forms of messages, the \\Recent marker, shared-folder unsubscriptions
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("message") as batch:
+        for name in ("imap_envelope", "imap_body", "imap_bodystructure", "imap_header"):
+            batch.add_column(sa.Column(name, sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table("folder") as batch:
+        batch.add_column(
+            sa.Column("imap_recent_uid", sa.BigInteger(), nullable=False, server_default="0")
+        )
+    op.create_table(
+        "imap_shared_unsubscription",
+        sa.Column("id", _PK, nullable=False),
+        sa.Column("person_mailbox_id", _PK, nullable=False),
+        sa.Column("folder_id", _PK, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_mailbox_id"],
+            ["mailbox.id"],
+            name=op.f("fk_imap_shared_unsubscription_person_mailbox_id_mailbox"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["folder_id"],
+            ["folder.id"],
+            name=op.f("fk_imap_shared_unsubscription_folder_id_folder"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_imap_shared_unsubscription")),
+        sa.UniqueConstraint(
+            "person_mailbox_id",
+            "folder_id",
+            name=op.f("uq_imap_shared_unsubscription_person_mailbox_id"),
+        ),
+    )
+    op.create_index(
+        op.f("ix_imap_shared_unsubscription_person_mailbox_id"),
+        "imap_shared_unsubscription",
+        ["person_mailbox_id"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        op.f("ix_imap_shared_unsubscription_person_mailbox_id"),
+        table_name="imap_shared_unsubscription",
+    )
+    op.drop_table("imap_shared_unsubscription")
+    with op.batch_alter_table("folder") as batch:
+        batch.drop_column("imap_recent_uid")
+    with op.batch_alter_table("message") as batch:
+        for name in ("imap_header", "imap_bodystructure", "imap_body", "imap_envelope"):
+            batch.drop_column(name)
