@@ -149,6 +149,8 @@ def _optional_routes(app: App) -> list[BaseRoute]:
     """Routes of doors written apart from this module (mail client autoconfiguration)."""
     try:
         module = importlib.import_module("govmail.web.autoconfig")
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "govmail.web.autoconfig":
+            raise
         return []
     return list(module.autoconfig_routes(app))

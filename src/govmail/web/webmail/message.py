@@ -35,7 +35,6 @@ from govmail.web.webmail.common import (
 router = WebRouter()
 
 INLINE_IMAGE_BUDGET = 5 * 1024 * 1024
-_CACHE: OrderedDict[tuple[int, bool], Sanitized] = OrderedDict()
 _CACHE_SIZE = 64
 
 
@@ -91,17 +90,22 @@ def _cid_images(raw: bytes, parsed: ParsedMessage) -> dict[str, str]:
     return out
 
 
-def sanitized_body(loaded: Loaded, html: str, allow_images: bool) -> Sanitized:
+def sanitized_body(w: WebRequest, loaded: Loaded, html: str, allow_images: bool) -> Sanitized:
+    """The sanitised body, from a small per-installation cache (the page and its frame
+    both need it, one request after the other)."""
+    cache: OrderedDict[tuple[int, bool], Sanitized] = w.state.extras.setdefault(
+        "sanitized", OrderedDict()
+    )
     key = (loaded.message.blob_id, allow_images)
-    hit = _CACHE.get(key)
+    hit = cache.get(key)
     if hit is not None:
-        _CACHE.move_to_end(key)
+        cache.move_to_end(key)
         return hit
     cids = _cid_images(loaded.raw, loaded.parsed) if "cid:" in html.lower() else {}
     result = sanitize_html(html, cid_resolver=cids.get, allow_remote_images=allow_images)
-    _CACHE[key] = result
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    cache[key] = result
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
     return result
 
 
@@ -128,7 +132,7 @@ async def read(w: WebRequest) -> Response:
     blocked = 0
     body_html = None
     if html is not None:
-        blocked = sanitized_body(loaded, html, allow_images).blocked_images
+        blocked = sanitized_body(w, loaded, html, allow_images).blocked_images
     elif plain is not None:
         body_html = plain_to_html(plain)
     if not message.seen:
@@ -177,7 +181,7 @@ async def body(w: WebRequest) -> Response:
         return loaded
     _plain, html = text_body(loaded.raw, loaded.parsed)
     allow_images = w.query("images") == "1"
-    cleaned = sanitized_body(loaded, html or "", allow_images).html
+    cleaned = sanitized_body(w, loaded, html or "", allow_images).html
     document = (
         '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
         "<style>body{font:15px/1.45 system-ui,sans-serif;margin:8px;color:#222;"
