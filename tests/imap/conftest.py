@@ -76,6 +76,10 @@ class RunningServer:
 
 
 async def _populate(app: App) -> None:
+    from argon2 import PasswordHasher
+
+    # A cheap argon2 hash (verified the same way): many logins, little time.
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(PASSWORD)
     async with app.directory.ops() as ops:
         await ops.add_domain(DOMAIN)
         await ops.add_agency(
@@ -92,7 +96,7 @@ async def _populate(app: App) -> None:
             "Nguyễn Văn An",
             "Trần Thị Bình",
         ):
-            await ops.add_mailbox(full_name=full_name, agency="000.00.00.G14", password=PASSWORD)
+            await ops.add_mailbox(full_name=full_name, agency="000.00.00.G14", password_hash=cheap)
         await ops.add_mailbox(
             full_name="Văn thư Bộ", agency="000.00.00.G14", kind="agency", local_part="vanthu"
         )
@@ -161,11 +165,12 @@ def message(
     """A small UTF-8 message with an RFC 2047 subject."""
     from email.header import Header
 
-    encoded_subject = Header(subject, "utf-8").encode()
+    encoded_subject = Header(subject, "utf-8").encode(linesep="\r\n")
     encoded_from = sender
     if not sender.isascii():
         name, addr = sender.rsplit("<", 1)
-        encoded_from = f"{Header(name.strip(), 'utf-8').encode()} <{addr}"
+        encoded_name = Header(name.strip(), "utf-8").encode(linesep="\r\n")
+        encoded_from = f"{encoded_name} <{addr}"
     text = (
         f"From: {encoded_from}\r\nTo: {to}\r\nSubject: {encoded_subject}\r\n"
         f"Date: Mon, 06 May 2024 10:00:00 +0700\r\n"
