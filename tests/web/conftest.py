@@ -4,6 +4,7 @@ in CSRF tokens the way a real form submission does."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from govmail.app import App
 from govmail.config import Settings
+from govmail.directory.passwords import hash_password_sync
 
 PASSWORD = "mật khẩu dài đủ"
 HANG = "hangntm@mic.gov.vn"
@@ -25,6 +27,11 @@ _CSRF = re.compile(r'name="_csrf" value="([0-9a-f]+)"')
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real browser (Debian's chromium)")
+
+
+@functools.cache
+def password_hash() -> str:
+    return hash_password_sync(PASSWORD)
 
 
 async def start_server(settings: Settings) -> App:
@@ -61,11 +68,13 @@ async def start_server(settings: Settings) -> App:
             code="000.00.00.H45",
             domain="phuyen.gov.vn",
         )
-        await ops.add_mailbox(
-            full_name="Nguyễn Thị Minh Hằng", agency="000.00.00.G14", password=PASSWORD
-        )
-        await ops.add_mailbox(full_name="Trần Văn Đức", agency="000.00.00.G14", password=PASSWORD)
-        await ops.add_mailbox(full_name="Lê Văn Tám", agency="000.00.00.H45", password=PASSWORD)
+        people = [
+            await ops.add_mailbox(full_name="Nguyễn Thị Minh Hằng", agency="000.00.00.G14"),
+            await ops.add_mailbox(full_name="Trần Văn Đức", agency="000.00.00.G14"),
+            await ops.add_mailbox(full_name="Lê Văn Tám", agency="000.00.00.H45"),
+        ]
+        for person in people:  # one argon2 hash for every test run: hashing is slow on purpose
+            person.password_hash = password_hash()
         await ops.add_mailbox(
             full_name="Văn thư Bộ", agency="000.00.00.G14", kind="agency", local_part="vanthu"
         )

@@ -33,9 +33,13 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-async def browser(backend: str) -> AsyncIterator[Any]:
-    if backend != "sqlite":
-        pytest.skip("the browser sees the same pages on either database")
+def backend() -> str:
+    """The browser sees the same pages on either database: SQLite only."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (scripts/install-test-deps installs it)")
     async with playwright_api.async_playwright() as p:
@@ -157,13 +161,12 @@ async def test_hostile_mail_runs_nothing_in_the_browser(server: App, browser: An
             ".filter(a => a.name.startsWith('on')).map(a => a.name))"
         )
         assert handlers == [], name
-        # Click whatever can be clicked inside the mail; nothing may run or navigate.
-        for anchor in await frame.query_selector_all("a, button, x, details summary"):
-            try:
-                await anchor.click(timeout=1000, no_wait_after=True)
-            except Exception:  # hidden or covered elements: nothing to click
-                pass
-        await page.wait_for_timeout(50)
+        if name == "combined":
+            # Click whatever can be clicked inside the mail; nothing may run or navigate.
+            for anchor in await frame.query_selector_all("a, button, x, details summary"):
+                if await anchor.is_visible():
+                    await anchor.click(timeout=2000, no_wait_after=True)
+            await page.wait_for_timeout(200)
         assert page.url.startswith(f"{origin}/mail/f/{inbox}/m/{uid}"), name
         assert frame.url.startswith(f"{origin}/mail/f/{inbox}/m/{uid}/body"), name
         assert await page.title() != "pwned"

@@ -24,6 +24,10 @@ class HttpService:
 
     async def start(self) -> None:
         self._sockets = bind_sockets(self.addresses, self.port)
+        for s in self._sockets:
+            # Accepted connections inherit it: without it a response written in two parts
+            # (headers, body) waits ~40 ms for the client's delayed ACK (Nagle).
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.port = bound_port(self._sockets)
         config = uvicorn.Config(
             self.asgi_app,

@@ -162,6 +162,22 @@ class WebRepo:
         rows = await self.s.scalars(select(Folder).where(Folder.id.in_(list(folder_ids))))
         return {f.id: f for f in rows.all()}
 
+    async def folder_totals(self, folder_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """{folder_id: (messages, unseen)}, answered from the (folder_id, seen) index alone,
+        without reading message rows (the folder list is on every webmail page)."""
+        if not folder_ids:
+            return {}
+        rows = await self.s.execute(
+            select(Message.folder_id, Message.seen, func.count())
+            .where(Message.folder_id.in_(list(folder_ids)))
+            .group_by(Message.folder_id, Message.seen)
+        )
+        out = {fid: (0, 0) for fid in folder_ids}
+        for fid, seen, n in rows.all():
+            total, unseen = out[fid]
+            out[fid] = (total + int(n), unseen + (0 if seen else int(n)))
+        return out
+
     def text_condition(self, term: str) -> ColumnElement[bool]:
         """A message whose headers or body contain the folded ``term`` (IMAP TEXT)."""
         search = SearchRepo(self.s, self.dialect)

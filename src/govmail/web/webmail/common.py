@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from govmail.mail.parsed import ParsedMessage, StoredMetadataError
 from govmail.store.models import Folder, Message
+from govmail.store.repos.webmail import WebRepo
 from govmail.store.tx import Tx
 from govmail.web.routing import WebRequest
 
@@ -57,12 +58,16 @@ class MailboxView:
 
 async def accessible_mailboxes(w: WebRequest, tx: Tx) -> dict[int, MailboxView]:
     """The user's own mailbox first, then the agency mailboxes they handle."""
+    cached: dict[int, MailboxView] | None = getattr(w, "_mailboxes", None)
+    if cached is not None:
+        return cached
     user = w.verified_user
     assert user is not None
     out = {user.id: MailboxView(user.id, user.address, user.full_name, True, True)}
     for handler, mb in await tx.directory.handled_by(user.id):
         if mb.status == "active":
             out[mb.id] = MailboxView(mb.id, mb.address, mb.full_name, False, handler.can_send)
+    w._mailboxes = out  # type: ignore[attr-defined]  # once per request
     return out
 
 
@@ -78,7 +83,7 @@ async def folder_for(w: WebRequest, tx: Tx, folder_id: int) -> tuple[Folder, Mai
 
 async def sidebar(w: WebRequest, tx: Tx, mailbox_id: int, current: int | None) -> list[FolderView]:
     folders = await tx.mail.folders_of(mailbox_id)
-    counts = await tx.mail.folder_counts([f.id for f in folders])
+    counts = await WebRepo(tx.session, tx.store.dialect).folder_totals([f.id for f in folders])
     views = [
         FolderView(
             f.id,

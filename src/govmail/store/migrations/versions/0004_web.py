@@ -5,15 +5,12 @@ Revises: 0003
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-# Revision 0003 (IMAP) is being written at the same time as this one; until it lands,
-# chain onto 0002 so that the schema always has one head.
-down_revision: str | None = "0003" if any(Path(__file__).parent.glob("0003_*.py")) else "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
