@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,21 @@ ORDER_COLUMNS = {
     "from": Message.from_fold,
     "size": Message.size,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ListedMessage:
+    folder_id: int
+    uid: int
+    seen: bool
+    flagged: bool
+    subject: str
+    from_addr: str
+    from_display: str | None
+    first_to: str | None
+    internal_date: datetime
+    size: int
+    has_attachments: bool
 
 
 class WebRepo:
@@ -243,6 +259,42 @@ class WebRepo:
             .limit(limit)
         )
         return (await self.s.scalars(q)).all()
+
+    async def listing(
+        self,
+        folder_ids: Sequence[int],
+        conditions: Sequence[ColumnElement[bool]] = (),
+        *,
+        order: str = "date",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[ListedMessage]:
+        """Like ``messages_page`` but only what a list shows: no ORM objects, and from the
+        parsed metadata only the sender's name and the first recipient (read in SQL)."""
+        if not folder_ids:
+            return []
+        key = ORDER_COLUMNS[order]
+        q = (
+            select(
+                Message.folder_id,
+                Message.uid,
+                Message.seen,
+                Message.flagged,
+                Message.subject,
+                Message.from_addr,
+                Message.meta["from_display"].as_string(),
+                Message.meta[("to_addrs", 0)].as_string(),
+                Message.internal_date,
+                Message.size,
+                Message.has_attachments,
+            )
+            .where(Message.folder_id.in_(list(folder_ids)), *conditions)
+            .order_by(key.desc() if descending else key.asc(), Message.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [ListedMessage(*row) for row in (await self.s.execute(q)).all()]
 
     async def neighbours(self, folder_id: int, message: Message) -> tuple[int | None, int | None]:
         """UIDs of the newer and older message around ``message`` in date order."""

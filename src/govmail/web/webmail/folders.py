@@ -71,7 +71,7 @@ async def folder_page(w: WebRequest) -> Response:
         )
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(page, pages)
-        messages = await repo.messages_page(
+        messages = await repo.listing(
             [folder.id],
             conditions,
             order=order,

@@ -42,9 +42,7 @@ async def search(w: WebRequest) -> Response:
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(page, pages)
         messages = (
-            await repo.messages_page(
-                scope, conditions, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-            )
+            await repo.listing(scope, conditions, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
             if terms
             else []
         )
