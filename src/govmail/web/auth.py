@@ -52,6 +52,7 @@ async def login(w: WebRequest) -> Response:
         return w.render("login.html", {**context, "error": w.t("web.login.failed")}, status=401)
     if w.session is not None:
         await w.state.sessions.destroy(w.session.id)
+    await w.state.sessions.purge_expired()  # abandoned sessions, cleaned as people arrive
     needs_totp = bool(mailbox.totp_secret)
     chosen = w.request.cookies.get(LANG_COOKIE)
     token, _row = await w.state.sessions.create(

@@ -237,29 +237,6 @@ class WebRepo:
         )
         return int(await self.s.scalar(q) or 0)
 
-    async def messages_page(
-        self,
-        folder_ids: Sequence[int],
-        conditions: Sequence[ColumnElement[bool]] = (),
-        *,
-        order: str = "date",
-        descending: bool = True,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Sequence[Message]:
-        """A page of messages from one or more folders (listings and search results)."""
-        if not folder_ids:
-            return []
-        key = ORDER_COLUMNS[order]
-        q = (
-            select(Message)
-            .where(Message.folder_id.in_(list(folder_ids)), *conditions)
-            .order_by(key.desc() if descending else key.asc(), Message.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return (await self.s.scalars(q)).all()
-
     async def listing(
         self,
         folder_ids: Sequence[int],
@@ -270,8 +247,9 @@ class WebRepo:
         offset: int = 0,
         limit: int = 50,
     ) -> list[ListedMessage]:
-        """Like ``messages_page`` but only what a list shows: no ORM objects, and from the
-        parsed metadata only the sender's name and the first recipient (read in SQL)."""
+        """A page of messages from one or more folders (listings, search results): only
+        what a list shows, no ORM objects; from the parsed metadata only the sender's name
+        and the first recipient, read in SQL."""
         if not folder_ids:
             return []
         key = ORDER_COLUMNS[order]
