@@ -352,3 +352,15 @@ def test_status_quota_enable_and_recent(server: RunningServer) -> None:
     assert lines[0] == '* LIST (\\HasNoChildren) "/" "Tiếng Việt"'.encode()
     raw.close()
     c.logout()
+
+
+def test_imap4rev2_when_enabled(server: RunningServer) -> None:
+    raw = RawClient(server.port("imap"))
+    raw.login("an")
+    assert raw.cmd("r1", "ENABLE IMAP4rev2")[0] == b"* ENABLED IMAP4rev2"
+    lines = raw.cmd("r2", "SELECT INBOX")
+    assert not any(line.endswith(b"RECENT") for line in lines)
+    assert b'* LIST () "/" INBOX' in lines
+    lines = raw.cmd("r3", "SEARCH ALL")
+    assert lines[0].startswith(b'* ESEARCH (TAG "r3")')
+    raw.close()

@@ -175,3 +175,17 @@ def test_many_idle_sessions_and_one_disconnecting_mid_literal(server: RunningSer
         r.send("DONE\r\n")
         assert r.until(f"i{idlers.index(r)}")[-1].endswith(b"OK IDLE terminated")
         r.close()
+
+
+def test_deleting_a_selected_mailbox_ends_the_other_sessions(server: RunningServer) -> None:
+    a = RawClient(server.port("imap"))
+    b = RawClient(server.port("imap"))
+    a.login("hang")
+    b.login("hang")
+    a.cmd("a1", "CREATE Gone")
+    assert b.cmd("b1", "SELECT Gone")[-1].startswith(b"b1 OK")
+    assert a.cmd("a2", "DELETE Gone")[-1].startswith(b"a2 OK")
+    b.send("b2 NOOP\r\n")
+    assert b.line().startswith(b"* BYE")
+    a.close()
+    b.close()

@@ -58,60 +58,69 @@ _HEADER_TEXTS = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
 _CACHED = {"ENVELOPE": "imap_envelope", "BODY": "imap_body", "BODYSTRUCTURE": "imap_bodystructure"}
 
 
+_MONTHS = [m.encode() for m in MONTHS]
+
+
+def _zone(offset: timedelta) -> bytes:
+    minutes = int(offset.total_seconds()) // 60
+    sign = b"-" if minutes < 0 else b"+"
+    return sign + b"%02d%02d" % divmod(abs(minutes), 60)
+
+
 class DateFormatter:
     """INTERNALDATE in the installation's time zone, fast for many messages."""
 
     def __init__(self, tz: Any) -> None:
         self.tz = tz
         self._fixed: timedelta | None = None
+        self._template = b""
         # Zones without daylight saving (Asia/Ho_Chi_Minh) need no per-date lookup.
         jan = datetime(2001, 1, 1, tzinfo=UTC).astimezone(tz).utcoffset()
         jul = datetime(2001, 7, 1, tzinfo=UTC).astimezone(tz).utcoffset()
         if jan == jul and jan is not None:
             self._fixed = jan
+            self._template = b'"%02d-%s-%04d %02d:%02d:%02d ' + _zone(jan) + b'"'
 
     def __call__(self, value: datetime) -> bytes:
-        if self._fixed is not None:
-            offset = self._fixed
-            local = value.replace(tzinfo=None) + offset - (value.utcoffset() or timedelta(0))
-        else:
-            aware = value.astimezone(self.tz)
-            offset = aware.utcoffset() or timedelta(0)
-            local = aware.replace(tzinfo=None)
-        minutes = int(offset.total_seconds()) // 60
-        sign = b"-" if minutes < 0 else b"+"
-        minutes = abs(minutes)
-        return b'"%02d-%s-%04d %02d:%02d:%02d %s%02d%02d"' % (
-            local.day,
-            MONTHS[local.month - 1].encode(),
-            local.year,
-            local.hour,
-            local.minute,
-            local.second,
-            sign,
-            minutes // 60,
-            minutes % 60,
+        if self._fixed is not None and value.tzinfo is UTC:
+            t = value + self._fixed
+            return self._template % (
+                t.day,
+                _MONTHS[t.month - 1],
+                t.year,
+                t.hour,
+                t.minute,
+                t.second,
+            )
+        aware = value.astimezone(self.tz)
+        return b'"%02d-%s-%04d %02d:%02d:%02d %s"' % (
+            aware.day,
+            _MONTHS[aware.month - 1],
+            aware.year,
+            aware.hour,
+            aware.minute,
+            aware.second,
+            _zone(aware.utcoffset() or timedelta(0)),
         )
 
 
 class _Message:
-    """One row being answered, with what was loaded for it."""
+    """One row being answered, with what was loaded for it.
 
-    __slots__ = ("flags", "header", "meta", "modseq", "parsed", "raw", "row", "seen_set")
+    Rows come from ``MailRepo.imap_fetch_rows``: id, uid, modseq, seen, answered,
+    flagged, deleted, draft, keywords, internal_date, size, blob_id, then the extra
+    columns asked for (positions in :attr:`_Plan.index`).
+    """
 
-    def __init__(self, row: Any) -> None:
+    __slots__ = ("flags", "header", "meta", "modseq", "parsed", "raw", "row", "seen_set", "uid")
+
+    def __init__(self, row: Any, meta_at: int | None, header_at: int | None) -> None:
         self.row = row
-        self.modseq: int = row.modseq
-        self.flags: tuple[Any, ...] = (
-            row.seen,
-            row.answered,
-            row.flagged,
-            row.deleted,
-            row.draft,
-            row.keywords or "",
-        )
-        self.meta: dict[str, Any] | None = getattr(row, "meta", None)
-        self.header: bytes | None = getattr(row, "imap_header", None)
+        self.uid: int = row[1]
+        self.modseq: int = row[2]
+        self.flags: tuple[Any, ...] = (row[3], row[4], row[5], row[6], row[7], row[8] or "")
+        self.meta: dict[str, Any] | None = None if meta_at is None else row[meta_at]
+        self.header: bytes | None = None if header_at is None else row[header_at]
         self.raw: bytes | None = None
         self.parsed: ParsedMessage | None = None
         self.seen_set = False
@@ -145,17 +154,33 @@ class _Plan:
                 elif a.name == "RFC822.HEADER":
                     self.needs_header = True
                 elif a.name in _BODY_ITEMS:
-                    self.needs_raw = self.needs_meta = self.body_read = sets_seen = True
+                    self.needs_raw = self.body_read = sets_seen = True
+                    if a.name == "RFC822.TEXT":
+                        self.needs_meta = True
             else:
                 top_header = a.kind == "BODY" and not a.part and a.text in _HEADER_TEXTS
                 if top_header:
                     self.needs_header = True
                 else:
-                    self.needs_raw = self.needs_meta = self.body_read = True
+                    self.needs_raw = self.body_read = True
+                    # The whole message is the blob as it is; anything else is cut out
+                    # of it with the offsets in the metadata.
+                    if a.part or a.text:
+                        self.needs_meta = True
                 if not a.peek and a.kind != "BINARY.SIZE":
                     sets_seen = True
         if self.needs_header and not self.needs_raw:
             self.cached.append("imap_header")
+        self.extra = list(self.cached) + (["meta"] if self.needs_meta else [])
+        if self.needs_raw or self.needs_header:
+            self.extra.append("blob_sha256")
+        # What building the cached forms needs from the metadata.
+        self.meta_parts = []
+        if "imap_envelope" in self.cached:
+            self.meta_parts.append("envelope")
+        if "imap_body" in self.cached or "imap_bodystructure" in self.cached:
+            self.meta_parts.append("body")
+        self.index = {name: 12 + i for i, name in enumerate(self.extra)}
         self.sets_seen = sets_seen and not view.read_only and view.ref.may("s")
         self.names = {a.name for a in attrs if isinstance(a, FetchItem)}
 
@@ -171,6 +196,52 @@ def _partial(data: bytes, partial: tuple[int, int] | None) -> bytes:
     return data[start : start + length]
 
 
+# Plain attributes served from the row: (response text, expression over ``row``).
+_FAST_ITEMS = {
+    "UID": (b"UID %d", "row[1]"),
+    "FLAGS": (b"FLAGS %s", "flags(row)"),
+    "INTERNALDATE": (b"INTERNALDATE %s", "date(row[9])"),
+    "RFC822.SIZE": (b"RFC822.SIZE %d", "row[10]"),
+    "MODSEQ": (b"MODSEQ (%d)", "row[2]"),
+    "ENVELOPE": (b"ENVELOPE %s", "row[{imap_envelope}]"),
+    "BODY": (b"BODY %s", "row[{imap_body}]"),
+    "BODYSTRUCTURE": (b"BODYSTRUCTURE %s", "row[{imap_bodystructure}]"),
+}
+_FAST_RENDERERS: dict[tuple[Any, ...], Callable[..., bytes]] = {}
+
+
+def fast_renderer(names: Sequence[str], index: dict[str, int]) -> Callable[..., bytes] | None:
+    """A function ``(row, n, flags, date) -> bytes`` writing ``* n FETCH (...)`` in one
+    bytes formatting operation, for FETCHes of plain and cached attributes only (the
+    common case: a client listing a mailbox). None if ``names`` need anything else.
+
+    Compiled once per attribute list: with 100,000 messages per FETCH, calling one small
+    function per attribute and message costs more than the whole rest.
+    """
+    key = (tuple(names), tuple(sorted(index.items())))
+    if key in _FAST_RENDERERS:
+        return _FAST_RENDERERS[key]
+    if not names or any(n not in _FAST_ITEMS for n in names):
+        return None
+    parts, exprs = [], ["n"]
+    for name in names:
+        text, expr = _FAST_ITEMS[name]
+        if "{" in expr:
+            column = expr[expr.index("{") + 1 : expr.index("}")]
+            if column not in index:
+                return None
+            expr = expr.format(**{column: index[column]})
+        parts.append(text)
+        exprs.append(expr)
+    template = b"* %d FETCH (" + b" ".join(parts) + b")\r\n"
+    source = f"def render(row, n, flags, date):\n    return TEMPLATE % ({', '.join(exprs)},)\n"
+    namespace: dict[str, Any] = {"TEMPLATE": template}
+    exec(compile(source, "<imap-fetch>", "exec"), namespace)
+    fn: Callable[..., bytes] = namespace["render"]
+    _FAST_RENDERERS[key] = fn
+    return fn
+
+
 class _Renderer:
     def __init__(self, session: Session, view: SelectedView, plan: _Plan) -> None:
         self.session = session
@@ -178,28 +249,37 @@ class _Renderer:
         self.plan = plan
         self.date = DateFormatter(session.tz)
         self.rev2 = session.rev2
-        self.cache_updates: dict[str, list[dict[str, Any]]] = {}
+        self.cache_updates: dict[str, list[tuple[int, bytes]]] = {}
         self._flag_cache: dict[tuple[Any, ...], bytes] = {}
         self.items: list[tuple[bytes, Callable[[_Message], bytes]]] = []
         for a in plan.attrs:
             self.items.append(self._item(a))
 
     def _flags(self, m: _Message) -> bytes:
-        key = (*m.flags, (not self.rev2) and self.view.is_recent(m.row.uid))
+        key = (*m.flags, (not self.rev2) and self.view.is_recent(m.uid))
         out = self._flag_cache.get(key)
         if out is None:
             out = self._flag_cache[key] = flag_list(flag_names(*key))
         return out
 
+    def flags_row(self, row: Any) -> bytes:
+        """FLAGS of a row as loaded (for the fast path)."""
+        key = (*row[3:9], bool(self.view.recent) and not self.rev2 and self.view.is_recent(row[1]))
+        out = self._flag_cache.get(key)
+        if out is None:
+            out = self._flag_cache[key] = flag_list(flag_names(*key[:5], key[5] or "", key[6]))
+        return out
+
     def _cached(self, m: _Message, column: str, build: Callable[[dict[str, Any]], bytes]) -> bytes:
-        if not self.plan.utf8:
-            value = getattr(m.row, column, None)
+        at = self.plan.index.get(column)
+        if at is not None:
+            value = m.row[at]
             if value is not None:
                 return bytes(value)
         assert m.meta is not None
         data = build(m.meta)
         if not self.plan.utf8:
-            self.cache_updates.setdefault(column, []).append({"id": m.row.id, column: data})
+            self.cache_updates.setdefault(column, []).append((m.row[0], data))
         return data
 
     def _item(self, a: FetchAttribute) -> tuple[bytes, Callable[[_Message], bytes]]:
@@ -208,13 +288,13 @@ class _Renderer:
             name = a.name
             fn: Callable[[_Message], bytes]
             if name == "UID":
-                fn = lambda m: b"%d" % m.row.uid  # noqa: E731
+                fn = lambda m: b"%d" % m.uid  # noqa: E731
             elif name == "FLAGS":
                 fn = self._flags
             elif name == "INTERNALDATE":
-                fn = lambda m: self.date(m.row.internal_date)  # noqa: E731
+                fn = lambda m: self.date(m.row[9])  # noqa: E731
             elif name == "RFC822.SIZE":
-                fn = lambda m: b"%d" % m.row.size  # noqa: E731
+                fn = lambda m: b"%d" % m.row[10]  # noqa: E731
             elif name == "MODSEQ":
                 fn = lambda m: b"(%d)" % m.modseq  # noqa: E731
             elif name == "ENVELOPE":
@@ -246,15 +326,13 @@ class _Renderer:
         if m.header is not None:
             return m.header
         raw = self._raw(m)
-        if m.meta is not None:
+        if m.meta is not None and "body" in m.meta:
             end = int(m.meta["body"]["body_start"])
         else:
             end = scan_header(raw, 0, len(raw)).body_start
         header = raw[:end]
         if len(header) <= HEADER_CACHE_LIMIT:
-            self.cache_updates.setdefault("imap_header", []).append(
-                {"id": m.row.id, "imap_header": header}
-            )
+            self.cache_updates.setdefault("imap_header", []).append((m.row[0], header))
         m.header = header
         return header
 
@@ -290,16 +368,34 @@ class _Renderer:
         return b"* %d FETCH (" % n + b" ".join(parts) + b")\r\n"
 
 
-async def _load_raw(session: Session, messages: Sequence[_Message]) -> None:
-    async with session.store.read() as tx:
-        shas = await tx.mail.imap_blob_shas([m.row.blob_id for m in messages])
-    sem = asyncio.Semaphore(8)
+async def _load_raw(session: Session, messages: Sequence[_Message], sha_at: int) -> None:
+    blobs = session.store.blobs
+    wanted = [m.row[sha_at] for m in messages]
+    # One trip to a worker thread for all of them (reading, and checking each hash).
+    raws = await asyncio.to_thread(lambda: [blobs.get_sync(sha) for sha in wanted])
+    for m, raw in zip(messages, raws, strict=True):
+        m.raw = raw
 
-    async def one(m: _Message) -> None:
-        async with sem:
-            m.raw = await session.store.blobs.get(shas[m.row.blob_id])
 
-    await asyncio.gather(*(one(m) for m in messages))
+def _render_fast(
+    session: Session,
+    view: SelectedView,
+    renderer: _Renderer,
+    fast: Callable[..., bytes],
+    rows: list[Any],
+    cached_at: list[int],
+) -> list[Any]:
+    """Send the rows whose cached values are all there; return the others."""
+    flags, date, msn, send = renderer.flags_row, renderer.date, view.msn, session.send
+    rest = []
+    for row in rows:
+        if cached_at and any(row[i] is None for i in cached_at):
+            rest.append(row)
+            continue
+        n = msn(row[1])
+        if n is not None:
+            send(fast(row, n, flags, date))
+    return rest
 
 
 async def cmd_fetch(session: Session, cmd: Fetch) -> None:
@@ -325,35 +421,49 @@ async def cmd_fetch(session: Session, cmd: Fetch) -> None:
         if gone:
             session.send(r.vanished(SequenceSet.from_numbers(gone), earlier=True))
 
-    extra = list(plan.cached) + (["meta"] if plan.needs_meta else [])
+    meta_at = plan.index.get("meta")
+    header_at = plan.index.get("imap_header")
+    fast = None
+    if not plan.needs_meta and not plan.needs_header and not plan.needs_raw:
+        fast = fast_renderer([a.name for a in attrs if isinstance(a, FetchItem)], plan.index)
+        if len(attrs) != len(plan.names):
+            fast = None
+    cached_at = [plan.index[c] for c in plan.cached]
     read_uids: list[int] = []
     for i in range(0, len(uids), CHUNK):
         chunk = uids[i : i + CHUNK]
         async with session.store.read() as tx:
-            rows = await tx.mail.imap_fetch_rows(view.folder_id, chunk, extra, cmd.changed_since)
-        messages = [_Message(row) for row in rows]
-        if not plan.needs_meta and plan.cached:
-            missing = [
-                m
-                for m in messages
-                if any(getattr(m.row, col) is None for col in plan.cached if col != "imap_header")
-            ]
+            rows = await tx.mail.imap_fetch_rows(
+                view.folder_id, chunk, plan.extra, cmd.changed_since
+            )
+        if fast is not None:
+            rows = _render_fast(session, view, renderer, fast, rows, cached_at)
+            if not rows:
+                await session.maybe_flush()
+                continue
+        messages = [_Message(row, meta_at, header_at) for row in rows]
+        if meta_at is None and plan.cached:
+            positions = [plan.index[c] for c in plan.cached if c != "imap_header"]
+            missing = [m for m in messages if any(m.row[p] is None for p in positions)]
             if missing:
+                parts = [f"meta_{p}" for p in plan.meta_parts]
                 async with session.store.read() as tx:
                     metas = await tx.mail.imap_fetch_rows(
-                        view.folder_id, [m.row.uid for m in missing], ["meta"]
+                        view.folder_id, [m.uid for m in missing], parts
                     )
-                by_uid = {row.uid: row.meta for row in metas}
+                by_uid = {
+                    row[1]: dict(zip(plan.meta_parts, row[12:], strict=True)) for row in metas
+                }
                 for m in missing:
-                    m.meta = by_uid.get(m.row.uid)
+                    m.meta = by_uid.get(m.uid)
                 messages = [m for m in messages if m.meta is not None or m not in missing]
         need_raw = [
             m for m in messages if plan.needs_raw or (plan.needs_header and m.header is None)
         ]
         if need_raw:
-            await _load_raw(session, need_raw)
+            await _load_raw(session, need_raw, plan.index["blob_sha256"])
         if plan.sets_seen:
-            unseen = [m.row.uid for m in messages if not m.flags[0]]
+            unseen = [m.uid for m in messages if not m.flags[0]]
             if unseen:
                 from govmail.imap.commands_store import change_flags
 
@@ -362,23 +472,22 @@ async def cmd_fetch(session: Session, cmd: Fetch) -> None:
                 )
                 after = {uid: (modseq, state) for uid, modseq, _c, state in results}
                 for m in messages:
-                    if m.row.uid in after:
-                        m.modseq, m.flags = after[m.row.uid]
+                    if m.uid in after:
+                        m.modseq, m.flags = after[m.uid]
                         m.seen_set = True
         for m in messages:
-            n = view.msn(m.row.uid)
+            n = view.msn(m.uid)
             if n is None:
                 continue
             session.send(renderer.render(m, n, m.seen_set and "FLAGS" not in plan.names))
             if plan.body_read:
-                read_uids.append(m.row.uid)
+                read_uids.append(m.uid)
         await session.maybe_flush()
     if renderer.cache_updates:
         await session.flush()
         async with session.store.write() as tx:
-            for values in renderer.cache_updates.values():
-                for j in range(0, len(values), 1000):
-                    await tx.mail.imap_fill_cache(values[j : j + 1000])
+            for column, values in renderer.cache_updates.items():
+                await tx.mail.imap_fill_cache(column, values)
     if read_uids and view.ref.shared:
         await audit(session, view.ref, "read", uid_summary(read_uids))
     session.ok(cmd.tag, "FETCH completed")

@@ -128,6 +128,9 @@ async def cmd_select(session: Session, cmd: Select) -> None:
     session.send(r.untagged_status("OK", "UIDs valid", ResponseCode.uidvalidity(view.uidvalidity)))
     session.send(r.untagged_status("OK", "predicted next UID", ResponseCode.uidnext(uidnext)))
     session.send(r.untagged_status("OK", "highest", ResponseCode.highestmodseq(highest)))
+    if session.rev2:  # RFC 9051 6.3.2: the mailbox's LIST response
+        attrs = [folder.special_use] if folder.special_use else []
+        session.send(r.list_mailbox(ref.name, attrs, DELIMITER, utf8=True))
     if vanished:
         session.send(r.vanished(SequenceSet.from_numbers(vanished), earlier=True))
     for row in changes:

@@ -161,7 +161,7 @@ class _Builder:
             return repo.imap_message_id(value.strip())
         found = []
         for row in await self._sources():
-            header = row.imap_header
+            header = row.header
             if header is None:
                 header = await self._read_header(row.blob_id)
             text = header_section(header, "HEADER.FIELDS", (lower,))

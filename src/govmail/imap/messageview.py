@@ -7,6 +7,7 @@ never from a re-parse of the message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,10 @@ from govmail.imap.protocol.structure import (
     encode_body_structure,
     encode_envelope,
 )
+from govmail.imap.protocol.values import MAX_QUOTED, NIL, literal
 from govmail.mail.mimeparts import scan_header
+
+_NEEDS_LITERAL = re.compile(rb"[\x00\r\n]")
 
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
 COMMON_KEYWORDS = ("$Forwarded", "$MDNSent", "$Junk", "$NotJunk", "$Phishing", "$Important")
@@ -79,7 +83,57 @@ def envelope_of(env: Sequence[Any]) -> Envelope:
 
 
 def envelope_bytes(meta: dict[str, Any], utf8: bool = False) -> bytes:
-    return encode_envelope(envelope_of(meta["envelope"]), utf8=utf8)
+    if utf8:
+        return encode_envelope(envelope_of(meta["envelope"]), utf8=True)
+    return fast_envelope(meta["envelope"])
+
+
+def _nstring(value: str | None) -> bytes:
+    """``values.nstring`` (without UTF8=ACCEPT) for the stored strings, faster."""
+    if value is None:
+        return NIL
+    data = value.encode("utf-8")
+    if len(data) > MAX_QUOTED or not data.isascii() or _NEEDS_LITERAL.search(data):
+        return literal(data)
+    if b"\\" in data or b'"' in data:
+        data = data.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    return b'"' + data + b'"'
+
+
+def _address_list(data: Any) -> bytes:
+    if not data:
+        return NIL
+    return (
+        b"("
+        + b"".join(
+            b"("
+            + b" ".join([_nstring(a[0]), _nstring(a[1]), _nstring(a[2]), _nstring(a[3])])
+            + b")"
+            for a in data
+        )
+        + b")"
+    )
+
+
+def fast_envelope(env: Sequence[Any]) -> bytes:
+    """The ENVELOPE of a stored envelope list; the same bytes as
+    ``structure.encode_envelope(envelope_of(env))``, in a fraction of the time (a first
+    FETCH ENVELOPE of a large mailbox builds thousands)."""
+    from_ = _address_list(env[2])
+    return b" ".join(
+        [
+            b"(" + _nstring(env[0]),
+            _nstring(env[1]),
+            from_,
+            _address_list(env[3]) if env[3] else from_,
+            _address_list(env[4]) if env[4] else from_,
+            _address_list(env[5]),
+            _address_list(env[6]),
+            _address_list(env[7]),
+            _nstring(env[8]),
+            _nstring(env[9]) + b")",
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- BODYSTRUCTURE

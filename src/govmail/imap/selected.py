@@ -63,6 +63,7 @@ class SelectedView:
         self.pending_expunge: set[int] = set()  # gone from the store, not announced yet
         self.dirty = False
         self.keywords: set[str] = set()
+        self._flag_bytes: dict[tuple[object, ...], bytes] = {}
 
     # -- numbers ---------------------------------------------------------------------------
     @property
@@ -148,17 +149,25 @@ class SelectedView:
         *,
         with_flags: bool = True,
     ) -> bytes | None:
-        """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` for a message in view."""
+        """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` for a message in view; ``state`` is
+        (seen, answered, flagged, deleted, draft, keywords)."""
         n = self.msn(uid)
         if n is None:
             return None
-        items: list[tuple[str, bytes]] = [("UID", b"%d" % uid)]
-        if with_flags:
-            flags = flag_names(*state, recent=self.is_recent(uid) and not session.rev2)  # type: ignore[arg-type]
-            items.append(("FLAGS", flag_list(flags)))
-        if session.condstore:
-            items.append(("MODSEQ", b"(%d)" % modseq))
-        return r.fetch(n, items)
+        condstore = session.condstore
+        if not with_flags:
+            if condstore:
+                return b"* %d FETCH (UID %d MODSEQ (%d))\r\n" % (n, uid, modseq)
+            return b"* %d FETCH (UID %d)\r\n" % (n, uid)
+        recent = bool(self.recent) and not session.rev2 and self.is_recent(uid)
+        key = (*state, recent)
+        flags = self._flag_bytes.get(key)
+        if flags is None:
+            names = flag_names(*state[:5], state[5] or "", recent)  # type: ignore[arg-type]
+            flags = self._flag_bytes[key] = flag_list(names)
+        if condstore:
+            return b"* %d FETCH (UID %d FLAGS %s MODSEQ (%d))\r\n" % (n, uid, flags, modseq)
+        return b"* %d FETCH (UID %d FLAGS %s)\r\n" % (n, uid, flags)
 
     def note_keywords(self, session: Session, keywords: Iterable[str]) -> None:
         """Send a new FLAGS response when a keyword the client has not heard of appears."""

@@ -312,13 +312,6 @@ class Message(Base):
     cc_fold: Mapped[str] = mapped_column(Text, default="")
     # Parsed metadata (envelope, body structure, header index) filled once at delivery.
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # IMAP (migration 0003): wire forms cached on first FETCH so that later FETCHes of
-    # ENVELOPE, BODY, BODYSTRUCTURE and header fields read neither ``meta`` nor the blob.
-    # Deferred: ordinary loads of a message leave them out.
-    imap_envelope: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    imap_body: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    imap_bodystructure: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    imap_header: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class ExpungedMessage(Base):
@@ -331,6 +324,23 @@ class ExpungedMessage(Base):
     folder_id: Mapped[int] = mapped_column(ForeignKey("folder.id", ondelete="CASCADE"))
     uid: Mapped[int] = mapped_column(BigInteger)
     modseq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImapMessageCache(Base):
+    """IMAP wire forms of a message, cached on its first FETCH (migration 0003), so that
+    later FETCHes of ENVELOPE, BODY, BODYSTRUCTURE and header fields read neither ``meta``
+    nor the blob. A table of its own keeps ``message`` rows narrow: a flag change
+    rewrites the whole row, and STORE on a large mailbox rewrites many."""
+
+    __tablename__ = "imap_message_cache"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), primary_key=True
+    )
+    envelope: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bodystructure: Mapped[bytes | None] = mapped_column(LargeBinary)
+    header: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ImapSharedUnsubscription(Base):

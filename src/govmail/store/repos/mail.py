@@ -668,10 +668,22 @@ class MailRepo:
     ) -> list[Any]:
         """Rows for FETCH, by UID: id, uid, modseq, seen, answered, flagged, deleted, draft,
         keywords, internal_date, size, blob_id, plus the ``extra`` columns named (any of
-        imap_envelope, imap_body, imap_bodystructure, imap_header, meta)."""
+        imap_envelope, imap_body, imap_bodystructure, imap_header, meta, meta_envelope,
+        meta_body, blob_sha256)."""
         if not uids:
             return []
-        allowed = ("imap_envelope", "imap_body", "imap_bodystructure", "imap_header", "meta")
+        allowed = {
+            "imap_envelope": ImapMessageCache.envelope,
+            "imap_body": ImapMessageCache.body,
+            "imap_bodystructure": ImapMessageCache.bodystructure,
+            "imap_header": ImapMessageCache.header,
+            "meta": Message.meta,
+            # Parts of the metadata, for building the cached forms without decoding all
+            # of it (the header index alone can be most of it).
+            "meta_envelope": Message.meta["envelope"],
+            "meta_body": Message.meta["body"],
+            "blob_sha256": Blob.sha256,
+        }
         cols = [
             Message.id,
             Message.uid,
@@ -689,17 +701,41 @@ class MailRepo:
         for name in extra:
             if name not in allowed:
                 raise ValueError(f"not a FETCH column: {name}")
-            cols.append(getattr(Message, name))
+            cols.append(allowed[name])
         q = select(*cols).where(Message.folder_id == folder_id, _uid_condition(uids))
+        if any(name.startswith("imap_") for name in extra):
+            q = q.select_from(Message).outerjoin(
+                ImapMessageCache, ImapMessageCache.message_id == Message.id
+            )
+        if "blob_sha256" in extra:
+            q = q.join(Blob, Blob.id == Message.blob_id)
         if changed_since is not None:
             q = q.where(Message.modseq > changed_since)
-        return list((await self.s.execute(q.order_by(Message.uid))).all())
+        # Core execution: no ORM row processing for thousands of plain rows.
+        conn = await self.s.connection()
+        return list((await conn.execute(q.order_by(Message.uid))).all())
 
-    async def imap_fill_cache(self, values: Sequence[dict[str, Any]]) -> None:
-        """Store cached wire forms: dicts of ``id`` plus imap_envelope / imap_body /
-        imap_bodystructure / imap_header (the same keys in every dict of one call)."""
-        if values:
-            await self.s.execute(update(Message), list(values))
+    async def imap_fill_cache(self, column: str, values: Sequence[tuple[int, bytes]]) -> None:
+        """Store cached wire forms: (message id, bytes) pairs for one of imap_envelope,
+        imap_body, imap_bodystructure, imap_header."""
+        names = {
+            "imap_envelope": "envelope",
+            "imap_body": "body",
+            "imap_bodystructure": "bodystructure",
+            "imap_header": "header",
+        }
+        if column not in names:
+            raise ValueError(f"not an IMAP cache column: {column}")
+        if not values:
+            return
+        name = names[column]
+        ins = (pg_insert if self.dialect == "postgresql" else sqlite_insert)(ImapMessageCache)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[ImapMessageCache.message_id],
+            set_={name: getattr(ins.excluded, name)},
+        )
+        conn = await self.s.connection()
+        await conn.execute(stmt, [{"message_id": i, name: v} for i, v in values])
 
     async def imap_blob_shas(self, blob_ids: Sequence[int]) -> dict[int, str]:
         if not blob_ids:
@@ -731,12 +767,12 @@ class MailRepo:
         refused: list[int] = []
         groups: dict[tuple[bool, bool, bool, bool, bool, str], list[int]] = {}
         changed_at: list[int] = []  # indexes into results
+        conn = await self.s.connection()
         for i in range(0, len(uids), 2000):
             chunk = uids[i : i + 2000]
             rows = (
-                await self.s.execute(
+                await conn.execute(
                     select(
-                        Message.id,
                         Message.uid,
                         Message.modseq,
                         Message.seen,
@@ -750,7 +786,7 @@ class MailRepo:
                     .order_by(Message.uid)
                 )
             ).all()
-            for mid, uid, modseq, *state in rows:
+            for uid, modseq, *state in rows:
                 if unchanged_since is not None and modseq > unchanged_since:
                     refused.append(int(uid))
                     continue
@@ -779,20 +815,22 @@ class MailRepo:
                 changed = after != before
                 results.append((int(uid), int(modseq), changed, after))  # type: ignore[arg-type]
                 if changed:
-                    groups.setdefault(after, []).append(int(mid))  # type: ignore[arg-type]
+                    groups.setdefault(after, []).append(int(uid))  # type: ignore[arg-type]
                     changed_at.append(len(results) - 1)
         if groups:
             new_modseq = await self.bump_modseq(folder_id)
-            for after, ids in groups.items():
+            for after, group in groups.items():
                 values = dict(zip(names, after[:5], strict=True))
                 values["keywords"] = after[5]
                 values["modseq"] = new_modseq
-                for j in range(0, len(ids), 500):
-                    await self.s.execute(
-                        update(Message)
-                        .where(Message.id.in_(ids[j : j + 500]))
+                for j in range(0, len(group), 2000):
+                    await conn.execute(
+                        update(Message.__table__)
+                        .where(
+                            Message.folder_id == folder_id,
+                            _uid_condition(group[j : j + 2000]),
+                        )
                         .values(**values)
-                        .execution_options(synchronize_session=False)
                     )
             for k in changed_at:
                 uid, _old, changed, after = results[k]
@@ -823,10 +861,12 @@ class MailRepo:
             await self.s.flush()
 
     async def imap_header_sources(self, folder_id: int, max_uid: int) -> list[Any]:
-        """(uid, blob_id, imap_header, meta) of every message up to ``max_uid`` (for the
+        """(uid, blob_id, header, meta) of every message up to ``max_uid`` (for the
         rare SEARCH keys no column answers: HEADER of any field, BCC)."""
         rows = await self.s.execute(
-            select(Message.uid, Message.blob_id, Message.imap_header, Message.meta)
+            select(Message.uid, Message.blob_id, ImapMessageCache.header, Message.meta)
+            .select_from(Message)
+            .outerjoin(ImapMessageCache, ImapMessageCache.message_id == Message.id)
             .where(Message.folder_id == folder_id, Message.uid <= max_uid)
             .order_by(Message.uid)
         )
@@ -852,6 +892,6 @@ def _uid_condition(uids: Sequence[int]) -> Any:
     if len(ranges) == 1:
         a, b = ranges[0]
         return Message.uid.between(a, b) if a != b else Message.uid == a
-    if len(ranges) <= 50:
+    if len(ranges) <= 4 or len(uids) > 5000:
         return or_(*(Message.uid.between(a, b) for a, b in ranges))
     return Message.uid.in_(list(uids))

@@ -18,9 +18,21 @@ _PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("message") as batch:
-        for name in ("imap_envelope", "imap_body", "imap_bodystructure", "imap_header"):
-            batch.add_column(sa.Column(name, sa.LargeBinary(), nullable=True))
+    op.create_table(
+        "imap_message_cache",
+        sa.Column("message_id", _PK, nullable=False),
+        sa.Column("envelope", sa.LargeBinary(), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("bodystructure", sa.LargeBinary(), nullable=True),
+        sa.Column("header", sa.LargeBinary(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["message.id"],
+            name=op.f("fk_imap_message_cache_message_id_message"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("message_id", name=op.f("pk_imap_message_cache")),
+    )
     with op.batch_alter_table("folder") as batch:
         batch.add_column(
             sa.Column("imap_recent_uid", sa.BigInteger(), nullable=False, server_default="0")
@@ -64,6 +76,4 @@ def downgrade() -> None:
     op.drop_table("imap_shared_unsubscription")
     with op.batch_alter_table("folder") as batch:
         batch.drop_column("imap_recent_uid")
-    with op.batch_alter_table("message") as batch:
-        for name in ("imap_header", "imap_bodystructure", "imap_body", "imap_envelope"):
-            batch.drop_column(name)
+    op.drop_table("imap_message_cache")
