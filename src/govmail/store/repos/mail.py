@@ -19,6 +19,7 @@ from govmail.store.models import (
     BlobText,
     ExpungedMessage,
     Folder,
+    ImapMessageCache,
     ImapSharedUnsubscription,
     Mailbox,
     Message,
