@@ -14,6 +14,7 @@ from govmail.delivery.events import MailEvents
 from govmail.delivery.filters import MailFilters
 from govmail.delivery.mailstore import MailStore
 from govmail.delivery.pipeline import Pipeline
+from govmail.delivery.queue import QueueService
 from govmail.delivery.signing import DomainSigner
 from govmail.delivery.vacation import VacationResponder
 from govmail.directory.login_guard import LoginGuard
@@ -46,6 +47,10 @@ class App:
         self.guard = LoginGuard(settings.auth)
         q = settings.queue
         self.resolver = Resolver(q.dns_servers or None, q.dns_port)
+        self.filters = MailFilters(self.store)
+        self.vacation = VacationResponder(
+            self.store, settings.general.hostname, lambda env, raw: self.pipeline.deliver(env, raw)
+        )
         self.pipeline = Pipeline(
             settings,
             self.directory,
@@ -53,15 +58,11 @@ class App:
             self.events,
             self._policy_checks(),
             signer=DomainSigner(self.store),
-            routers=[MailFilters(self.store)],
-            after_delivery=[
-                VacationResponder(
-                    self.store,
-                    settings.general.hostname,
-                    lambda env, raw: self.pipeline.deliver(env, raw),
-                )
-            ],
+            routers=[self.filters],
+            after_delivery=[self.vacation],
         )
+        self.queue = QueueService(self.store, settings, self.pipeline, resolver=self.resolver)
+        self.pipeline.on_queued = self.queue.wake
         self.mailstore = MailStore(
             self.store, self.committer, self.events, settings.limits.max_message_size
         )
@@ -112,6 +113,7 @@ class App:
 
         return [
             self.committer,
+            self.queue,
             smtp("mx", ls.smtp_port),
             smtp("submission", ls.submission_port),
             smtp("submissions", ls.submissions_port),
@@ -161,4 +163,6 @@ class App:
 
 def serve(settings: Settings) -> None:
     configure_logging(settings)
+    import sys
+    sys.setswitchinterval(0.0005)
     asyncio.run(App(settings).run_forever())

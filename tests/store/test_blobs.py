@@ -22,7 +22,7 @@ def test_put_get_roundtrip_and_dedup(tmp_path: Path) -> None:
     ref = bs.put_sync(data)
     assert ref.sha256 == sha256_hex(data) and ref.size == len(data)
     path = bs.path_for(ref.sha256)
-    assert path.exists() and path.parent.parent.parent == bs.root
+    assert path.exists() and path.parent.parent == bs.root
     mtime = path.stat().st_mtime_ns
     again = bs.put_sync(data)
     assert again == ref and path.stat().st_mtime_ns == mtime  # not rewritten

@@ -127,3 +127,17 @@ def running(zone: Zone) -> Iterator[DnsServer]:
         yield s
     finally:
         s.stop()
+
+
+if __name__ == "__main__":
+    # A local resolver for benchmarks: empty zone (every name NXDOMAIN), answers at once.
+    import sys
+    import time
+
+    server = DnsServer({}).start()
+    print(server.port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sys.exit(0)

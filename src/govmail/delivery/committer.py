@@ -20,8 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from govmail.store.db import Store
-from govmail.store.models import OutboundMessage
-from govmail.store.repos.mail import NewMessage
+from govmail.store.delivery_writer import CopyRow, DeliveryRows, DeliveryWriter
 
 log = logging.getLogger("govmail.delivery")
 
@@ -79,6 +78,7 @@ class GroupCommitter:
 
     def __init__(self, store: Store, max_batch: int = 128) -> None:
         self.store = store
+        self.writer = DeliveryWriter(store)
         self.max_batch = max_batch
         self._queue: asyncio.Queue[StoreJob] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -97,6 +97,7 @@ class GroupCommitter:
             job = self._queue.get_nowait()
             if job.future and not job.future.done():
                 job.future.set_exception(RuntimeError("server shutting down"))
+        self.writer.close()
 
     def healthy(self) -> bool:
         return self._task is not None and not self._task.done()
@@ -142,58 +143,37 @@ class GroupCommitter:
             job.future.set_exception(exc)
 
     async def _commit(self, batch: Sequence[StoreJob]) -> list[StoreResult]:
-        refs = await self.store.blobs.put_many([j.raw for j in batch])
-        results: list[StoreResult] = []
-        async with self.store.write() as tx:
-            for job, ref in zip(batch, refs, strict=True):
-                nrefs = len(job.copies) + len(job.remote)
-                blob_id = await tx.mail.add_blob_refs(ref.sha256, ref.size, nrefs)
-                if job.search_text:
-                    await tx.mail.set_blob_text(blob_id, job.search_text)
-                folders = await tx.mail.delivery_folders({c.mailbox_id for c in job.copies})
-                copies: list[StoredCopy] = []
-                for c in job.copies:
-                    by_use = folders.get(c.mailbox_id, {})
-                    folder_id = c.folder_id or by_use.get(c.folder) or by_use.get("INBOX")
-                    if folder_id is None:
-                        await tx.mail.ensure_default_folders(c.mailbox_id)
-                        again = await tx.mail.delivery_folders({c.mailbox_id})
-                        folder_id = again[c.mailbox_id]["INBOX"]
-                    msg = await tx.mail.append(
-                        NewMessage(
-                            folder_id=folder_id,
-                            blob_id=blob_id,
-                            size=ref.size,
-                            internal_date=job.internal_date,
-                            meta=job.meta,
-                            subject=job.subject,
-                            from_addr=job.from_addr,
-                            sent_date=job.sent_date,
-                            message_id_header=job.message_id,
-                            has_attachments=job.has_attachments,
-                            flags=c.flags,
-                            folds=job.folds,
-                        )
-                    )
-                    copies.append(StoredCopy(c.mailbox_id, folder_id, msg.uid))
-                outbound_ids: list[int] = []
-                for rb in job.remote:
-                    row = await tx.queue.add(
-                        OutboundMessage(
-                            blob_id=blob_id,
-                            mail_from=job.mail_from,
-                            domain=rb.domain,
-                            recipients=list(rb.recipients),
-                            status="queued",
-                            attempts=0,
-                            next_attempt_at=job.internal_date,
-                            created_at=job.internal_date,
-                            expires_at=job.internal_date + job.queue_lifetime,
-                            dkim_domain=job.dkim_domain,
-                        )
-                    )
-                    outbound_ids.append(row.id)
-                results.append(StoreResult(ref.sha256, copies, outbound_ids))
+        rows = [
+            DeliveryRows(
+                sha256="",
+                size=0,
+                search_text=job.search_text,
+                internal_date=job.internal_date,
+                meta=job.meta,
+                copies=[CopyRow(c.mailbox_id, c.folder, c.flags, c.folder_id) for c in job.copies],
+                message_columns={
+                    "subject": job.subject[:1000],
+                    "from_addr": job.from_addr[:320],
+                    "sent_date": job.sent_date,
+                    "message_id_header": job.message_id[:998] if job.message_id else None,
+                    "has_attachments": job.has_attachments,
+                    **job.folds,
+                },
+                remote=[(rb.domain, list(rb.recipients)) for rb in job.remote],
+                mail_from=job.mail_from,
+                expires_at=job.internal_date + job.queue_lifetime,
+                dkim_domain=job.dkim_domain,
+            )
+            for job in batch
+        ]
+        written = await self.writer.write(rows, [job.raw for job in batch])
         self.batches += 1
         self.jobs += len(batch)
-        return results
+        return [
+            StoreResult(
+                r.sha256,
+                [StoredCopy(c.mailbox_id, c.folder_id, c.uid) for c in w.copies],
+                w.outbound_ids,
+            )
+            for r, w in zip(rows, written, strict=True)
+        ]

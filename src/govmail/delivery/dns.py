@@ -6,12 +6,17 @@ configured servers (tests point it at a loopback DNS server).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import dns.asyncresolver
 import dns.exception
-import dns.resolver
 import dns.rdatatype
+import dns.resolver
+
+MAX_TTL = 300.0
+NEGATIVE_TTL = 60.0
+CACHE_SIZE = 20_000
 
 
 class DnsTemporaryError(Exception):
@@ -38,15 +43,31 @@ class Resolver:
         self._r.timeout = timeout
         self.nameservers = list(self._r.nameservers)
         self.port = port
+        self._cache: dict[tuple[str, str], tuple[float, list[object]]] = {}
 
     async def _query(self, name: str, rdtype: str) -> list[object]:
+        """Answers, cached for their TTL (at most 5 minutes; negative answers 1 minute)."""
+        key = (name.lower(), rdtype)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
         try:
             answer = await self._r.resolve(name, rdtype, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            self._remember(key, now + NEGATIVE_TTL, [])
             return []
         except (dns.resolver.NoNameservers, dns.exception.Timeout) as exc:
             raise DnsTemporaryError(f"{rdtype} {name}: {exc}") from exc
-        return list(answer)
+        rows = list(answer)
+        ttl = min(MAX_TTL, float(answer.rrset.ttl if answer.rrset is not None else 0))
+        self._remember(key, now + ttl, rows)
+        return rows
+
+    def _remember(self, key: tuple[str, str], until: float, rows: list[object]) -> None:
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = (until, rows)
 
     async def mx(self, domain: str) -> list[MxHost]:
         """MX hosts sorted by preference; [] when the domain has no MX record."""

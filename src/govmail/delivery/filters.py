@@ -9,6 +9,7 @@ for the INBOX are filed: a Sent copy, an explicit folder (APPEND, drafts) or Jun
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,11 +63,49 @@ def apply_rule(copy: LocalCopy, rule: Rule) -> LocalCopy:
     return copy
 
 
+CACHE_SECONDS = 30.0
+
+
 class MailFilters:
-    """The router: reads the rules of the recipient mailboxes and files each copy."""
+    """The router: reads the rules of the recipient mailboxes and files each copy.
+
+    Rules are cached per mailbox (most mailboxes have none, and the hot path must not
+    query for them on every message); the web settings pages call ``invalidate`` when a
+    user changes their rules, and the cache expires anyway after ``CACHE_SECONDS``.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._cache: dict[int, tuple[float, list[Rule]]] = {}
+
+    def invalidate(self, mailbox_id: int | None = None) -> None:
+        if mailbox_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(mailbox_id, None)
+
+    async def rules(self, mailbox_ids: list[int]) -> dict[int, list[Rule]]:
+        now = time.monotonic()
+        out: dict[int, list[Rule]] = {}
+        missing: list[int] = []
+        for mid in mailbox_ids:
+            hit = self._cache.get(mid)
+            if hit is not None and hit[0] > now:
+                out[mid] = hit[1]
+            else:
+                missing.append(mid)
+        if missing:
+            async with self.store.read() as tx:
+                stored = await WebRepo(tx.session, self.store.dialect).enabled_filters(missing)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            for mid in missing:
+                rules = [
+                    Rule(r.field, fold(r.value), r.action, r.folder_id) for r in stored.get(mid, ())
+                ]
+                self._cache[mid] = (now + CACHE_SECONDS, rules)
+                out[mid] = rules
+        return out
 
     async def __call__(
         self, copies: list[LocalCopy], parsed: ParsedMessage, env: Envelope
@@ -74,20 +113,15 @@ class MailFilters:
         candidates = [c.mailbox_id for c in copies if c.folder == "INBOX" and c.folder_id is None]
         if not candidates:
             return copies
-        async with self.store.read() as tx:
-            stored = await WebRepo(tx.session, self.store.dialect).enabled_filters(candidates)
-        if not stored:
+        stored = await self.rules(candidates)
+        if not any(stored.values()):
             return copies
         texts = message_texts(parsed)
         out: list[LocalCopy] = []
         for c in copies:
-            rows = stored.get(c.mailbox_id) if c.folder == "INBOX" and c.folder_id is None else None
-            rule = (
-                matching_rule(
-                    [Rule(r.field, fold(r.value), r.action, r.folder_id) for r in rows], texts
-                )
-                if rows
-                else None
+            rules = (
+                stored.get(c.mailbox_id) if c.folder == "INBOX" and c.folder_id is None else None
             )
+            rule = matching_rule(rules, texts) if rules else None
             out.append(apply_rule(c, rule) if rule else c)
         return out

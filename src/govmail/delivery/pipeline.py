@@ -25,7 +25,7 @@ from govmail.delivery.committer import (
 from govmail.delivery.envelope import Envelope
 from govmail.delivery.events import FolderChange, MailEvents
 from govmail.delivery.received import received_field
-from govmail.directory.resolve import Resolved, resolve
+from govmail.directory.resolve import Resolved, normalize_address, resolve
 from govmail.directory.service import Directory
 from govmail.i18n import both
 from govmail.mail.parsed import ParsedMessage, parse_message
@@ -36,6 +36,7 @@ from govmail.policy.sender_auth import strip_authentication_results
 from govmail.store.blobs import BlobStoreFull
 
 log = logging.getLogger("govmail.delivery")
+RCPT_CACHE_SECONDS = 5.0
 
 Signer = Callable[[bytes, str], Awaitable[bytes | None]]
 # Per-mailbox filing rules: given the local copies, may change each copy's folder/flags.
@@ -125,6 +126,9 @@ class Pipeline:
         self.hostname = settings.general.hostname
         self._local_domains: set[str] | None = None
         self._domains_read_at = 0.0
+        self._rcpt_cache: dict[
+            tuple[str, bool], tuple[int, float, tuple[RecipientStatus, Resolved, set[int]]]
+        ] = {}
 
     # -- what the doors ask before DATA ----------------------------------------------------
     async def local_domains(self, refresh: bool = False) -> set[str]:
@@ -138,10 +142,52 @@ class Pipeline:
 
     async def check_recipient(self, env: Envelope, address: str) -> RecipientStatus:
         """The RCPT-time decision for one recipient (the same rules ``deliver`` applies)."""
-        domains = await self.local_domains()
-        async with self.directory.reader() as ops:
-            r = await resolve(ops, address, domains)
-            return await self._status_for(ops, env, r)
+        status, _r, _agencies = (await self._resolve_many(env, [address]))[0]
+        return status
+
+    async def _resolve_many(
+        self, env: Envelope, addresses: Sequence[str]
+    ) -> list[tuple[RecipientStatus, Resolved, set[int]]]:
+        """Resolution of each address with its RCPT status and the agencies it reaches.
+
+        Answers are cached for a few seconds (RCPT then DATA, and the same recipients
+        again and again under load); any directory change made in this process empties
+        the cache at once, and changes made elsewhere (the CLI) show within the TTL.
+        """
+        now = time.monotonic()
+        gen = self.directory.generation
+        out: list[tuple[RecipientStatus, Resolved, set[int]] | None] = []
+        missing: list[int] = []
+        for i, a in enumerate(addresses):
+            key = (normalize_address(a), env.authenticated or env.source == "system")
+            hit = self._rcpt_cache.get(key)
+            if hit is not None and hit[0] == gen and hit[1] > now:
+                out.append(hit[2])
+            else:
+                out.append(None)
+                missing.append(i)
+        if missing:
+            domains = await self.local_domains()
+            async with self.directory.reader() as ops:
+                for i in missing:
+                    r = await resolve(ops, addresses[i], domains)
+                    status = await self._status_for(ops, env, r)
+                    agencies: set[int] = set()
+                    for mid in r.mailbox_ids:
+                        m = await ops.repo.mailbox_by_id(mid)
+                        if m is not None and m.agency_id is not None:
+                            agencies.add(m.agency_id)
+                    entry = (status, r, agencies)
+                    out[i] = entry
+                    if status.code != 452:  # quota answers must be fresh
+                        if len(self._rcpt_cache) > 50_000:
+                            self._rcpt_cache.clear()
+                        key = (
+                            normalize_address(addresses[i]),
+                            env.authenticated or env.source == "system",
+                        )
+                        self._rcpt_cache[key] = (gen, now + RCPT_CACHE_SECONDS, entry)
+        return [e for e in out if e is not None]
 
     async def _status_for(self, ops, env: Envelope, r: Resolved) -> RecipientStatus:  # type: ignore[no-untyped-def]
         if r.kind == "unknown":
@@ -312,27 +358,19 @@ class Pipeline:
 
     async def _plan(self, env: Envelope) -> _Plan:
         plan = _Plan()
-        domains = await self.local_domains()
         seen_mailboxes: set[int] = set()
-        async with self.directory.reader() as ops:
-            for rcpt in env.rcpt_to:
-                r = await resolve(ops, rcpt, domains)
-                status = await self._status_for(ops, env, r)
-                plan.statuses.append(status)
-                if not status.ok:
-                    continue
-                for mid in r.mailbox_ids:
-                    if mid in seen_mailboxes:
-                        continue
+        for status, r, agencies in await self._resolve_many(env, env.rcpt_to):
+            plan.statuses.append(status)
+            if not status.ok:
+                continue
+            for mid in r.mailbox_ids:
+                if mid not in seen_mailboxes:
                     seen_mailboxes.add(mid)
                     plan.copies.append(LocalCopy(mid))
-                    m = await ops.repo.mailbox_by_id(mid)
-                    if m is not None and m.agency_id is not None:
-                        plan.agency_ids.add(m.agency_id)
-                if r.remote:  # direct remote recipients were checked above; group members pass
-                    for addr in r.remote:
-                        dom = addr.rsplit("@", 1)[1]
-                        lst = plan.remote.setdefault(dom, [])
-                        if addr not in lst:
-                            lst.append(addr)
+            plan.agency_ids |= agencies
+            for addr in r.remote:  # direct remote recipients were checked above
+                dom = addr.rsplit("@", 1)[1]
+                lst = plan.remote.setdefault(dom, [])
+                if addr not in lst:
+                    lst.append(addr)
         return plan

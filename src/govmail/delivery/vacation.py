@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 from govmail.delivery.envelope import Envelope
@@ -32,6 +33,7 @@ from govmail.store.db import Store
 from govmail.store.models import Mailbox, Vacation, utcnow
 from govmail.store.repos.webmail import WebRepo
 
+CACHE_SECONDS = 30.0
 log = logging.getLogger("govmail.delivery.vacation")
 
 # Folders whose copies are never answered: the sender's own Sent copy, junk, trash.
@@ -118,6 +120,21 @@ class VacationResponder:
         self.hostname = hostname
         self.deliver = deliver
         self.sent = 0
+        self._known: tuple[float, set[int]] | None = None
+
+    def invalidate(self, mailbox_id: int | None = None) -> None:
+        """Forget which mailboxes have an auto-reply (the settings page changed one)."""
+        self._known = None
+
+    async def _any_vacation(self, mailbox_ids: set[int], now: datetime) -> bool:
+        """Whether any of these mailboxes has an enabled auto-reply, from a set of the
+        mailboxes with one, re-read every CACHE_SECONDS: most deliveries stop here."""
+        mono = time.monotonic()
+        if self._known is None or self._known[0] <= mono:
+            async with self.store.read() as tx:
+                ids = await WebRepo(tx.session, self.store.dialect).vacation_mailboxes(now)
+            self._known = (mono + CACHE_SECONDS, ids)
+        return bool(self._known[1] & mailbox_ids)
 
     async def __call__(self, env: Envelope, parsed: ParsedMessage, result: object) -> None:
         stored = getattr(result, "stored", None)
@@ -126,6 +143,8 @@ class VacationResponder:
         if env.source == "system" or not env.mail_from:
             return
         now = utcnow()
+        if not await self._any_vacation({c.mailbox_id for c in stored.copies}, now):
+            return
         async with self.store.read() as tx:
             repo = WebRepo(tx.session, self.store.dialect)
             folders = await repo.folders_by_ids([c.folder_id for c in stored.copies])

@@ -19,12 +19,18 @@ class Directory:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        # Bumped after every change made through ops(): caches of directory answers in
+        # this process (recipient resolution) compare it to know they are stale.
+        self.generation = 0
 
     @asynccontextmanager
     async def ops(self, actor: Actor = SYSTEM) -> AsyncIterator[DirectoryOps]:
         """Operations in a write transaction: all of them land, or (on error) none."""
-        async with self.store.write() as tx:
-            yield self.bind(tx, actor)
+        try:
+            async with self.store.write() as tx:
+                yield self.bind(tx, actor)
+        finally:
+            self.generation += 1
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[DirectoryOps]:

@@ -43,6 +43,7 @@ HONOUR_MODES = ("reject", "quarantine", "off")
 DMARC_POLICIES = ("none", "quarantine", "reject")
 MAX_DKIM_SIGNATURES = 10  # more are not verified (each costs a DNS lookup and an RSA check)
 SPF_TIME_LIMIT = 20.0  # seconds for a whole SPF evaluation (RFC 7208 4.6.4)
+SPF_CACHE_SECONDS = 300.0  # a sender's SPF verdict for one client address is reused this long
 
 # Second-level public suffixes: the organisational domain of x.phuyen.gov.vn is
 # phuyen.gov.vn, of x.example.com example.com (RFC 7489 3.2, simplified).
@@ -650,6 +651,7 @@ class SenderAuthCheck:
         self.honour_dmarc = honour_dmarc
         self.trusted_networks = [ipaddress.ip_network(n, strict=False) for n in trusted_networks]
         self.sync_dns = SyncDns.like(resolver, dns_timeout)
+        self._spf_cache: dict[tuple[str | None, str, str], tuple[float, SpfResult]] = {}
         self.sample = sample
 
     def applies(self, ctx: MessageContext) -> bool:
@@ -673,13 +675,26 @@ class SenderAuthCheck:
         async def spf_part() -> SpfResult | None:
             if trusted:
                 return None
-            return await asyncio.to_thread(
+            key = (env.client_ip, env.mail_from.rpartition("@")[2].lower(),
+                   "" if env.mail_from else (env.helo or "").lower())
+            cached = self._spf_cache.get(key)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            result = await asyncio.to_thread(
                 check_spf, self.sync_dns, env.client_ip, env.mail_from, env.helo
             )
+            if result.result != "temperror":
+                if len(self._spf_cache) > 10_000:
+                    self._spf_cache.clear()
+                self._spf_cache[key] = (time.monotonic() + SPF_CACHE_SECONDS, result)
+            return result
 
-        spf_result, dkim_results = await asyncio.gather(
-            spf_part(), asyncio.to_thread(verify_dkim, ctx.raw, self.sync_dns)
-        )
+        async def dkim_part() -> list[DkimResult]:
+            if b"dkim-signature:" not in _header_block(ctx.raw).lower():
+                return []  # nothing to verify: no thread, no DNS
+            return await asyncio.to_thread(verify_dkim, ctx.raw, self.sync_dns)
+
+        spf_result, dkim_results = await asyncio.gather(spf_part(), dkim_part())
         try:
             from_domain = header_from_domain(ctx.raw)
         except FromHeaderError as exc:

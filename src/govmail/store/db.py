@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,10 +25,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from govmail.store import sqlite_inline
 from govmail.store.blobs import BlobStore
 from govmail.store.tx import Tx
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+LOCK_WAIT = 30.0
 
 
 class Store:
@@ -49,7 +52,7 @@ class Store:
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["async_creator"] = sqlite_inline.creator(path)
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
@@ -63,6 +66,11 @@ class Store:
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @property
+    def write_lock(self) -> asyncio.Lock | None:
+        """The in-process writer lock (SQLite only); other writers must hold it too."""
+        return self._write_lock
 
     @property
     def dialect(self) -> str:
@@ -100,10 +108,34 @@ class Store:
 
     @asynccontextmanager
     async def _tx(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Tx]:
-        async with maker() as session:
-            async with session.begin():
-                yield Tx(session, self)
+        session = await self._begin(maker)
+        try:
+            yield Tx(session, self)
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
             session.expunge_all()
+            await session.close()
+
+    async def _begin(self, maker: async_sessionmaker[AsyncSession]) -> AsyncSession:
+        """A session with its transaction begun. SQLite statements run on the event loop
+        with a short busy timeout; another process holding the write lock (the CLI beside
+        the server) is waited for here, asynchronously, for up to LOCK_WAIT seconds."""
+        delay, waited = 0.005, 0.0
+        while True:
+            session = maker()
+            try:
+                await session.connection()
+                return session
+            except OperationalError as exc:
+                await session.close()
+                if "locked" not in str(exc) or waited >= LOCK_WAIT:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.2)
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
@@ -116,7 +148,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
+            f"PRAGMA busy_timeout={sqlite_inline.BUSY_TIMEOUT_MS}",
             "PRAGMA cache_size=-32000",
         ):
             cur.execute(pragma)

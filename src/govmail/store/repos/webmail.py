@@ -103,6 +103,15 @@ class WebRepo:
     async def vacation_of(self, mailbox_id: int) -> Vacation | None:
         return await self.s.get(Vacation, mailbox_id)
 
+    async def vacation_mailboxes(self, now: datetime) -> set[int]:
+        """Mailboxes with an enabled auto-reply that has not ended."""
+        rows = await self.s.scalars(
+            select(Vacation.mailbox_id).where(
+                Vacation.enabled.is_(True), or_(Vacation.ends_at.is_(None), Vacation.ends_at > now)
+            )
+        )
+        return set(rows.all())
+
     async def active_vacations(self, mailbox_ids: Sequence[int], now: datetime) -> list[Vacation]:
         if not mailbox_ids:
             return []

@@ -211,6 +211,7 @@ async def save_vacation(w: WebRequest) -> Response:
         if enabled and not was_enabled:
             # A new absence: everyone gets told again.
             await repo.forget_vacation_replies(user.id)
+    w.core.vacation.invalidate(user.id)
     return w.redirect("/settings", flash="vacation_saved")
 
 
@@ -273,6 +274,7 @@ async def add_filter(w: WebRequest) -> Response:
                 enabled=True,
             )
         )
+    w.core.filters.invalidate(user.id)
     return w.redirect("/settings/filters", flash="filter_added")
 
 
@@ -286,4 +288,5 @@ async def delete_filter(w: WebRequest) -> Response:
         if rule is None or rule.mailbox_id != user.id:
             return w.error(404, "web.error.no_filter")
         await repo.remove(rule)
+    w.core.filters.invalidate(user.id)
     return w.redirect("/settings/filters", flash="filter_deleted")

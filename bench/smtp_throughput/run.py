@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""SMTP throughput: govmail against the reference Postfix -> LMTP -> Dovecot, side by side.
+
+    .venv/bin/python bench/smtp_throughput/run.py [--messages 5000] [--size 4096]
+
+Loads each server with Postfix's own load generator, ``smtp-source`` (installed with the
+``postfix`` Debian package; it only sends, nothing of Postfix listens for it), with 10
+concurrent sessions and then 1 session, and counts until every message is stored:
+govmail answers 250 only once a message is durably stored, so its count ends with the
+load; the reference is counted in Dovecot's Maildirs. Prints messages/s, the ratio, and
+govmail's peak resident memory. The reference stack is set up by
+../shared/peers/setup-postfix-dovecot.sh (run as root) and started/stopped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PEERS = ROOT.parent / "shared" / "peers"
+sys.path.insert(0, str(ROOT))
+
+from tests.support.procs import env_for, govmail, start_server, write_config  # noqa: E402
+
+USERS = 89
+MAILDIRS = Path("/srv/peers/mail/bench.gov.vn")
+
+
+def smtp_source(port: int, sessions: int, messages: int, size: int) -> float:
+    t0 = time.monotonic()
+    subprocess.run(
+        ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", str(size), "-N",
+         "-f", "sender@bench.gov.vn", "-t", "rcpt@bench.gov.vn", f"127.0.0.1:{port}"],
+        check=True, timeout=3600,
+    )
+    return time.monotonic() - t0
+
+
+def start_local_dns() -> tuple[subprocess.Popen[str], int]:
+    """A local resolver (as every mail server has): the sandbox's upstream DNS drops
+    queries under load, which would measure the network, not govmail."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.dns_server"], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+def setup_govmail(home: Path, dns_port: int) -> dict[str, int]:
+    # The load comes from one address: lift the per-address rate limit for the run.
+    extra = (
+        "[limits]\nmessages_per_minute_per_ip = 10000000\n"
+        f'[queue]\ndns_servers = ["127.0.0.1"]\ndns_port = {dns_port}\n'
+    )
+    ports = write_config(home, hostname="bench.gov.vn", extra=extra)
+    govmail(home, "domain", "add", "bench.gov.vn")
+    govmail(home, "agency", "add", "Cơ quan thử tải", "--short", "BENCH", "--kind", "ministry",
+            "--code", "000.00.00.G99", "--domain", "bench.gov.vn")
+    script = f"""
+import asyncio
+from govmail.cli.runtime import run
+from govmail.directory.base import Actor
+async def go(rt):
+    async with rt.directory.ops(Actor('bench')) as ops:
+        for i in range(1, {USERS} + 1):
+            await ops.add_mailbox(full_name=f'User {{i:04d}}', agency='000.00.00.G99',
+                                  local_part=f'user{{i:04d}}')
+    async with rt.directory.ops(Actor('bench')) as ops:
+        for n in range(1, 20001):
+            await ops.add_alias(f'{{n}}rcpt@bench.gov.vn', f'user{{(n % {USERS}) + 1:04d}}@bench.gov.vn')
+run(go)
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=home, env=env_for(home), check=True)
+    return ports
+
+
+def govmail_count(home: Path) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(home / "data" / "govmail.db")
+    (n,) = db.execute("SELECT count(*) FROM message").fetchone()
+    db.close()
+    return int(n)
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def peers_count() -> int:
+    return sum(1 for _ in MAILDIRS.glob("user*/Maildir/new/*")) + sum(
+        1 for _ in MAILDIRS.glob("user*/Maildir/cur/*"))
+
+
+def peers_reset() -> None:
+    for d in MAILDIRS.glob("user*/Maildir"):
+        for sub in ("new", "cur", "tmp"):
+            for f in (d / sub).glob("*"):
+                f.unlink()
+        for f in d.glob("dovecot*"):
+            if f.is_file():
+                f.unlink()
+
+
+def run_peers(sessions: int, messages: int, size: int) -> float:
+    subprocess.run([str(PEERS / "stop.sh")], capture_output=True)
+    peers_reset()
+    subprocess.run([str(PEERS / "start.sh")], check=True, capture_output=True)
+    try:
+        t0 = time.monotonic()
+        smtp_source(2525, sessions, messages, size)
+        deadline = time.monotonic() + 1800
+        while peers_count() < messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - t0
+        got = peers_count()
+        if got < messages:
+            raise RuntimeError(f"reference stored only {got}/{messages}")
+        return elapsed
+    finally:
+        subprocess.run([str(PEERS / "stop.sh")], capture_output=True)
+
+
+def run_govmail(sessions: int, messages: int, size: int) -> tuple[float, int]:
+    home = Path(tempfile.mkdtemp(prefix="govmail-bench-"))
+    dns, dns_port = start_local_dns()
+    try:
+        ports = setup_govmail(home, dns_port)
+        server = start_server(home, ports["smtp_port"])
+        try:
+            elapsed = smtp_source(ports["smtp_port"], sessions, messages, size)
+            stored = govmail_count(home)
+            if stored != messages:
+                raise RuntimeError(f"govmail stored {stored}/{messages}")
+            rss = peak_rss_kib(server.pid)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        return elapsed, rss
+    finally:
+        dns.terminate()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=5000)
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--sessions", type=int, nargs="*", default=[10, 1])
+    ap.add_argument("--no-peers", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0 and not args.no_peers:
+        sys.exit("the reference stack needs root (or pass --no-peers)")
+    print(f"{args.messages} messages of {args.size} bytes, smtp-source, loopback")
+    print(f"{'sessions':>8} {'govmail msg/s':>14} {'reference msg/s':>16} {'ratio':>6} {'govmail peak RSS':>17}")
+    for sessions in args.sessions:
+        g, rss = run_govmail(sessions, args.messages, args.size)
+        g_rate = args.messages / g
+        if args.no_peers:
+            print(f"{sessions:>8} {g_rate:>14.0f} {'-':>16} {'-':>6} {rss / 1024:>14.0f} MiB")
+            continue
+        p = run_peers(sessions, args.messages, args.size)
+        p_rate = args.messages / p
+        print(f"{sessions:>8} {g_rate:>14.0f} {p_rate:>16.0f} {g_rate / p_rate:>6.2f} "
+              f"{rss / 1024:>14.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
