@@ -82,6 +82,17 @@ def test_garbage_and_abrupt_disconnects_leave_others_untouched(server: RunningSe
         s.recv(4096)
         s.sendall(payload)
         s.close()
+    # Garbage where a TLS handshake is expected (port 993), and a handshake cut short.
+    for payload in (b"a1 LOGIN x y\r\n", b"\x16\x03\x01\x00\x05hello", b"\x00" * 5000):
+        s = socket.create_connection(("127.0.0.1", server.port("imaps")))
+        s.sendall(payload)
+        s.settimeout(10)
+        try:
+            while s.recv(65536):
+                pass
+        except OSError:
+            pass
+        s.close()
     # Too many bad commands in a row: the server says BYE and closes.
     s = socket.create_connection(("127.0.0.1", server.port("imap")))
     s.sendall(b"x\r\n" * 30)

@@ -66,16 +66,12 @@ class ImapService:
         loop = asyncio.get_running_loop()
         self._sockets = bind_sockets(self.ctx.settings.listeners.bind, self.port)
         self.port = bound_port(self._sockets)
-        ssl_ctx = self.tls if self.mode == "imaps" else None
-        if self.mode == "imaps" and ssl_ctx is None:
+        implicit = self.tls if self.mode == "imaps" else None
+        if self.mode == "imaps" and implicit is None:
             raise RuntimeError("imaps needs a TLS context")
         for sock in self._sockets:
-            server = await loop.create_server(
-                lambda: Connection(self._opened),
-                sock=sock,
-                ssl=ssl_ctx,
-                ssl_handshake_timeout=30 if ssl_ctx else None,
-            )
+            # TLS is done by the Connection itself (see connection.py), not by asyncio.
+            server = await loop.create_server(lambda: Connection(self._opened, implicit), sock=sock)
             self._servers.append(server)
 
     def _opened(self, conn: Connection) -> None:
