@@ -364,3 +364,16 @@ def test_imap4rev2_when_enabled(server: RunningServer) -> None:
     lines = raw.cmd("r3", "SEARCH ALL")
     assert lines[0].startswith(b'* ESEARCH (TAG "r3")')
     raw.close()
+
+
+def test_sequence_sets_in_an_empty_mailbox(server: RunningServer) -> None:
+    raw = RawClient(server.port("imap"))
+    raw.login("binh")
+    raw.cmd("e0", "CREATE Empty")
+    raw.cmd("e1", "SELECT Empty")
+    assert raw.cmd("e2", "FETCH 1:* (FLAGS)") == [b"e2 OK FETCH completed"]
+    assert raw.cmd("e3", "SEARCH 1:5")[0] == b"* SEARCH"
+    assert raw.cmd("e4", "UID FETCH 1:* (FLAGS)") == [b"e4 OK FETCH completed"]
+    assert raw.cmd("e5", "FETCH 2 (FLAGS)")[-1].startswith(b"e5 BAD")
+    assert raw.cmd("e6", "STORE 1:* +FLAGS (\\Seen)")[-1].startswith(b"e6 OK")
+    raw.close()

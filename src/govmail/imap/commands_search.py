@@ -122,7 +122,7 @@ class _Builder:
                 return repo.imap_size(larger=key.size)
             return repo.imap_size(smaller=key.size)
         if isinstance(key, SearchSequence):
-            uids = self.view.resolve(key.sequence, key.uid, self.session.saved_search)
+            uids = self.view.resolve(key.sequence, key.uid, self.session.saved_search, lenient=True)
             return repo.imap_uids_in(_ranges(uids))
         if isinstance(key, SearchModSeq):
             self.uses_modseq = True

@@ -15,6 +15,8 @@ own buffer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import ssl
 from collections.abc import Callable
 
@@ -55,6 +57,11 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer_ip = peer[0] if isinstance(peer, tuple) and peer else None
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A response's last segment must not wait for the client's delayed ACK.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._implicit_tls is None:
             self._on_open(self)
             return

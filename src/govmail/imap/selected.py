@@ -85,17 +85,25 @@ class SelectedView:
         return self.msn(uid) is not None
 
     def resolve(
-        self, sequence: SequenceSet, uid: bool, saved: Sequence[int] | None = None
+        self,
+        sequence: SequenceSet,
+        uid: bool,
+        saved: Sequence[int] | None = None,
+        *,
+        lenient: bool = False,
     ) -> list[int]:
         """UIDs (ascending) that a sequence set names. Message numbers beyond the mailbox
-        are a client error (BAD); UIDs that do not exist are simply left out."""
+        are a client error (BAD), except in SEARCH (``lenient``); UIDs that do not exist
+        are simply left out, and ``*`` in an empty mailbox names nothing."""
         if sequence.saved:
             base = saved or []
             return [u for u in base if self.contains(u)]
         if uid:
             return sequence.select(self.uids)
         n = len(self.uids)
-        if n == 0 or sequence.largest_number > n:
+        if n == 0 and sequence.uses_star:
+            return []
+        if sequence.largest_number > n and not lenient:
             raise Refusal("invalid message sequence number", status="BAD")
         out: list[int] = []
         for a, b in sequence.ranges(n):
