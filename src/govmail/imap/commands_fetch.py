@@ -377,6 +377,17 @@ async def _load_raw(session: Session, messages: Sequence[_Message], sha_at: int)
         m.raw = raw
 
 
+async def _store_cache(session: Session, renderer: _Renderer) -> None:
+    """Write the wire forms built so far (after sending them: the client need not wait)."""
+    if not renderer.cache_updates:
+        return
+    await session.flush()
+    async with session.store.write() as tx:
+        for column, values in renderer.cache_updates.items():
+            await tx.mail.imap_fill_cache(column, values)
+    renderer.cache_updates.clear()
+
+
 def _render_fast(
     session: Session,
     view: SelectedView,
@@ -483,11 +494,9 @@ async def cmd_fetch(session: Session, cmd: Fetch) -> None:
             if plan.body_read:
                 read_uids.append(m.uid)
         await session.maybe_flush()
-    if renderer.cache_updates:
-        await session.flush()
-        async with session.store.write() as tx:
-            for column, values in renderer.cache_updates.items():
-                await tx.mail.imap_fill_cache(column, values)
+        if sum(map(len, renderer.cache_updates.values())) >= CHUNK:
+            await _store_cache(session, renderer)
+    await _store_cache(session, renderer)
     if read_uids and view.ref.shared:
         await audit(session, view.ref, "read", uid_summary(read_uids))
     session.ok(cmd.tag, "FETCH completed")
