@@ -243,6 +243,11 @@ class QueueSettings(_Section):
         [], description="DNS resolvers to use (empty: the system resolver)."
     )
     dns_port: int = Field(53, ge=1, le=65535, description="Port of the DNS resolvers above.")
+    source_address: str = Field(
+        "",
+        description="Local IPv4 address outbound connections come from (empty: the system's "
+        "choice); it must match the SPF record of the hosted domains.",
+    )
     remote_smtp_port: int = Field(
         25, ge=1, le=65535, description="Port used to reach remote MX hosts (25)."
     )

@@ -193,8 +193,10 @@ class OutboundDelivery:
         connect_timeout: float = 30.0,
         command_timeout: float = 300.0,
         tls_context: ssl.SSLContext | None = None,
+        source_address: str | None = None,
     ) -> None:
         self.hostname = hostname
+        self.source_address = source_address
         self.resolver = resolver
         self.port = port
         self.smarthost = smarthost
@@ -215,6 +217,7 @@ class OutboundDelivery:
             resolver=resolver,
             port=queue.remote_smtp_port,
             smarthost=smarthost,
+            source_address=queue.source_address or None,
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -352,6 +355,9 @@ class OutboundDelivery:
             start_tls=False,
             tls_context=self.tls_context if hop.implicit_tls else None,
             validate_certs=False,
+            source_address=(self.source_address, 0)
+            if self.source_address and ":" not in ip and ":" not in self.source_address
+            else None,
         )
         try:
             await smtp.connect(timeout=self.connect_timeout)
