@@ -85,8 +85,9 @@ class Store:
     async def close(self) -> None:
         await self.engine.dispose()
 
-    async def migrate(self, revision: str = "head") -> None:
-        """Bring the schema to ``revision`` with Alembic."""
+    async def migrate(self, revision: str = "heads") -> None:
+        """Bring the schema to ``revision`` with Alembic (every branch head by default:
+        features add their tables on branches of their own)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(_alembic_upgrade, revision)
 
