@@ -6,8 +6,9 @@ What it does (see docs/performance.md for the figures):
 
 1. starts govmail (``govmail_server.py``, SQLite, data in ``--data``) unless one is running
    on ``--govmail-port``; Dovecot is expected on 127.0.0.1:1143 (``/work/shared/peers/``);
-2. fills user0090's INBOX with 10,000 messages and its folder "Big" with 100,000, by IMAP
-   APPEND over parallel connections, on both servers (only what is missing);
+2. fills user0090's INBOX with 10,000 messages and its folder "Big" with 100,000 (only
+   what is missing): govmail through ``MailStore.append`` (``govmail_server.py --fill``),
+   Dovecot by IMAP APPEND for 10,000 and by writing the Maildir files for 100,000;
 3. times, on each server and mailbox: LOGIN+SELECT; ``UID FETCH 1:* (FLAGS INTERNALDATE
    RFC822.SIZE ENVELOPE)`` (first run and warm); 50 full bodies in one UID FETCH;
    ``UID SEARCH SUBJECT``; ``UID SEARCH TEXT``; ``UID STORE 1:* +FLAGS (\\Flagged)``;
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -159,6 +161,30 @@ def fill(port: int, folder: str, target: int, label: str, workers: int = 8) -> N
         t.join()
     took = time.perf_counter() - started
     print(f"  {label}: {target - have} APPENDs in {took:.1f} s", flush=True)
+
+
+def fill_maildir(maildir: Path, folder: str, target: int, port: int) -> None:
+    """Write the messages straight into Dovecot's Maildir (its APPEND slows down as a
+    folder grows: ~5 messages/s at 40,000); Dovecot indexes them at the first SELECT."""
+    have = count(port, folder)
+    if have >= target:
+        return
+    print(f"  writing dovecot {folder}: {target} messages into the Maildir", flush=True)
+    base = maildir if folder == "INBOX" else maildir / f".{folder}"
+    if folder != "INBOX":
+        shutil.rmtree(base, ignore_errors=True)
+        for sub in ("cur", "new", "tmp"):
+            (base / sub).mkdir(parents=True)
+        (base / "maildirfolder").touch()
+    owner = maildir.stat()
+    stamp = int(time.time())
+    for i in range(target if folder != "INBOX" else have, target):
+        data = message(i).replace(b"\r\n", b"\n")
+        path = base / "cur" / f"{stamp}.M{i}P1.bench,S={len(data)}:2,"
+        path.write_bytes(data)
+        os.chown(path, owner.st_uid, owner.st_gid)
+    for p in [base, *(base / s for s in ("cur", "new", "tmp"))]:
+        os.chown(p, owner.st_uid, owner.st_gid)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -311,6 +337,7 @@ def main() -> None:
     p.add_argument("--no-dovecot", action="store_true")
     p.add_argument("--idle", type=int, default=2000)
     p.add_argument("--dovecot-idle", type=int, default=500)
+    p.add_argument("--dovecot-maildir", default="/srv/peers/mail/bench.gov.vn/user0090/Maildir")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     folders = {size: ("INBOX" if i == 0 else "Big") for i, size in enumerate(sizes)}
@@ -323,7 +350,10 @@ def main() -> None:
         if not args.no_dovecot:
             servers["dovecot"] = DOVECOT_PORT
             for size in sizes:
-                fill(DOVECOT_PORT, folders[size], size, "dovecot")
+                if size <= 10_000:
+                    fill(DOVECOT_PORT, folders[size], size, "dovecot")
+                else:
+                    fill_maildir(Path(args.dovecot_maildir), folders[size], size, DOVECOT_PORT)
         results: dict[tuple[str, int], dict[str, float]] = {}
         for size in sizes:
             for name, port in servers.items():
