@@ -178,7 +178,7 @@ def fill_maildir(maildir: Path, folder: str, target: int, port: int) -> None:
         (base / "maildirfolder").touch()
     owner = maildir.stat()
     stamp = int(time.time())
-    for i in range(target if folder != "INBOX" else have, target):
+    for i in range(0 if folder != "INBOX" else have, target):
         data = message(i).replace(b"\r\n", b"\n")
         path = base / "cur" / f"{stamp}.M{i}P1.bench,S={len(data)}:2,"
         path.write_bytes(data)
