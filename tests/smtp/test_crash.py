@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from tests.support.procs import govmail, start_server, write_config
 
 pytestmark = pytest.mark.slow

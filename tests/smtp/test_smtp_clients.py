@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.smtp.conftest import PASSWORD, port
 
 from govmail.app import App
-from tests.smtp.conftest import PASSWORD, port
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("swaks") and shutil.which("msmtp")),

@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.dns_server import DnsServer
 
 from govmail.app import App
 from govmail.config import Settings, load_settings
 from govmail.delivery.dkim_sign import dns_txt_record, generate_key
-from tests.support.dns_server import DnsServer
 
 PASSWORD = "mat-khau-hai-co-quan"
 A_IP, B_IP = "127.0.0.2", "127.0.0.3"
