@@ -143,12 +143,15 @@ async def test_too_big_is_refused_before_anything_is_stored(
 async def test_search_index_is_diacritic_insensitive(pipeline: Pipeline, store: Store) -> None:
     from govmail.mail.textfold import fold
 
-    body = MSG.replace("Kính gửi các đồng chí lãnh đạo.".encode(),
-                       "Đề nghị Sở Thông tin và Truyền thông báo cáo Đặng Văn Lâm.".encode())
+    body = MSG.replace(
+        "Kính gửi các đồng chí lãnh đạo.".encode(),
+        "Đề nghị Sở Thông tin và Truyền thông báo cáo Đặng Văn Lâm.".encode(),
+    )
     await pipeline.deliver(Envelope("x@example.org", ["ductv@mic.gov.vn"], "mx"), body)
-    await pipeline.deliver(Envelope("x@example.org", ["ductv@mic.gov.vn"], "mx"),
-                           MSG.replace(b"Subject: =?UTF-8?B?Q8O0bmcgdsSDbiBz4buRIDIy?=",
-                                       b"Subject: other"))
+    await pipeline.deliver(
+        Envelope("x@example.org", ["ductv@mic.gov.vn"], "mx"),
+        MSG.replace(b"Subject: =?UTF-8?B?Q8O0bmcgdsSDbiBz4buRIDIy?=", b"Subject: other"),
+    )
     msgs = await folder_messages(store, "ductv@mic.gov.vn")
     folder_id = msgs[0].folder_id
     async with store.read() as tx:
@@ -156,6 +159,8 @@ async def test_search_index_is_diacritic_insensitive(pipeline: Pipeline, store: 
         assert await tx.search.text(folder_id, fold("ĐẶNG")) == [1]
         assert await tx.search.text(folder_id, fold("cong van")) == [1]  # the subject
         assert await tx.search.text(folder_id, fold("hang")) == [1, 2]  # From: Hằng
-        assert await tx.search.uids(folder_id, [tx.search.header_condition("subject", "so 22")]) == [1]
+        assert await tx.search.uids(
+            folder_id, [tx.search.header_condition("subject", "so 22")]
+        ) == [1]
         assert await tx.search.uids(folder_id, [tx.search.body_condition("la")]) == [1, 2]
         assert await tx.search.uids(folder_id, [tx.search.body_condition("100%")]) == []

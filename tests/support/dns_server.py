@@ -27,7 +27,9 @@ def _split_txt(value: str) -> str:
     """A TXT value as quoted character-strings of at most 255 octets."""
     raw = value.encode()
     chunks = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
-    return " ".join('"' + c.decode().replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
+    return " ".join(
+        '"' + c.decode().replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks
+    )
 
 
 class DnsServer:
