@@ -5,6 +5,7 @@ SUBSCRIBE/UNSUBSCRIBE, LIST (RFC 5258 LIST-EXTENDED, 5819 LIST-STATUS, 6154 SPEC
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 from govmail.delivery.events import FolderChange
@@ -87,7 +88,8 @@ async def cmd_select(session: Session, cmd: Select) -> None:
             if state is None:
                 raise session.refusal("imap.no_mailbox", ResponseCode.NONEXISTENT, name=ref.name)
             highest, uidnext, marker = state
-            uids = [u for u in await tx.mail.imap_uids(folder.id) if u < uidnext]
+            uids = await tx.mail.imap_uids(folder.id)
+            del uids[bisect.bisect_left(uids, uidnext) :]  # arrived after the state was read
             first_unseen = await tx.mail.imap_first_unseen_uid(folder.id)
             qr = cmd.qresync
             vanished: list[int] = []
