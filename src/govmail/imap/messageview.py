@@ -92,6 +92,10 @@ def _nstring(value: str | None) -> bytes:
     """``values.nstring`` (without UTF8=ACCEPT) for the stored strings, faster."""
     if value is None:
         return NIL
+    if value.isascii() and value.isprintable() and len(value) <= MAX_QUOTED:
+        if "\\" in value or '"' in value:
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+        return b'"' + value.encode("ascii") + b'"'
     data = value.encode("utf-8")
     if len(data) > MAX_QUOTED or not data.isascii() or _NEEDS_LITERAL.search(data):
         return literal(data)
@@ -100,19 +104,24 @@ def _nstring(value: str | None) -> bytes:
     return b'"' + data + b'"'
 
 
+_ADDRESS_CACHE: dict[tuple[str | None, ...], bytes] = {}
+
+
+def _address(a: Sequence[str | None]) -> bytes:
+    key = tuple(a)
+    out = _ADDRESS_CACHE.get(key)
+    if out is None:
+        if len(_ADDRESS_CACHE) > 50_000:
+            _ADDRESS_CACHE.clear()
+        out = b"(%s %s %s %s)" % (_nstring(a[0]), _nstring(a[1]), _nstring(a[2]), _nstring(a[3]))
+        _ADDRESS_CACHE[key] = out
+    return out
+
+
 def _address_list(data: Any) -> bytes:
     if not data:
         return NIL
-    return (
-        b"("
-        + b"".join(
-            b"("
-            + b" ".join([_nstring(a[0]), _nstring(a[1]), _nstring(a[2]), _nstring(a[3])])
-            + b")"
-            for a in data
-        )
-        + b")"
-    )
+    return b"(" + b"".join([_address(a) for a in data]) + b")"
 
 
 def fast_envelope(env: Sequence[Any]) -> bytes:
