@@ -97,38 +97,42 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def _bench_maildirs() -> list[Path]:
+    # Only the SMTP bench recipients (user0001..0089): the other peer users hold the IMAP
+    # benchmark mailbox and interoperability test data.
+    return [MAILDIRS / f"user{i:04d}" / "Maildir" for i in range(1, USERS + 1)]
+
+
 def peers_count() -> int:
-    return sum(1 for _ in MAILDIRS.glob("user*/Maildir/new/*")) + sum(
-        1 for _ in MAILDIRS.glob("user*/Maildir/cur/*"))
+    return sum(sum(1 for _ in (d / sub).glob("*")) for d in _bench_maildirs()
+               for sub in ("new", "cur") if (d / sub).exists())
 
 
 def peers_reset() -> None:
-    for d in MAILDIRS.glob("user*/Maildir"):
+    for d in _bench_maildirs():
         for sub in ("new", "cur", "tmp"):
             for f in (d / sub).glob("*"):
-                f.unlink()
+                f.unlink(missing_ok=True)
         for f in d.glob("dovecot*"):
             if f.is_file():
-                f.unlink()
+                f.unlink(missing_ok=True)
 
 
 def run_peers(sessions: int, messages: int, size: int) -> float:
-    subprocess.run([str(PEERS / "stop.sh")], capture_output=True)
-    peers_reset()
+    """The reference stack is started if needed and left running (others may use it)."""
     subprocess.run([str(PEERS / "start.sh")], check=True, capture_output=True)
-    try:
-        t0 = time.monotonic()
-        smtp_source(2525, sessions, messages, size)
-        deadline = time.monotonic() + 1800
-        while peers_count() < messages and time.monotonic() < deadline:
-            time.sleep(0.05)
-        elapsed = time.monotonic() - t0
-        got = peers_count()
-        if got < messages:
-            raise RuntimeError(f"reference stored only {got}/{messages}")
-        return elapsed
-    finally:
-        subprocess.run([str(PEERS / "stop.sh")], capture_output=True)
+    peers_reset()
+    t0 = time.monotonic()
+    smtp_source(2525, sessions, messages, size)
+    deadline = time.monotonic() + 1800
+    while peers_count() < messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    elapsed = time.monotonic() - t0
+    got = peers_count()
+    peers_reset()
+    if got < messages:
+        raise RuntimeError(f"reference stored only {got}/{messages}")
+    return elapsed
 
 
 def run_govmail(sessions: int, messages: int, size: int) -> tuple[float, int]:

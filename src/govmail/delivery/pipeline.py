@@ -171,12 +171,8 @@ class Pipeline:
             async with self.directory.reader() as ops:
                 for i in missing:
                     r = await resolve(ops, addresses[i], domains)
-                    status = await self._status_for(ops, env, r)
-                    agencies: set[int] = set()
-                    for mid in r.mailbox_ids:
-                        m = await ops.repo.mailbox_by_id(mid)
-                        if m is not None and m.agency_id is not None:
-                            agencies.add(m.agency_id)
+                    status = self._status_for(env, r)
+                    agencies = {m.agency_id for m in r.mailboxes if m.agency_id is not None}
                     entry = (status, r, agencies)
                     out[i] = entry
                     if status.code != 452:  # quota answers must be fresh
@@ -189,7 +185,8 @@ class Pipeline:
                         self._rcpt_cache[key] = (gen, now + RCPT_CACHE_SECONDS, entry)
         return [e for e in out if e is not None]
 
-    async def _status_for(self, ops, env: Envelope, r: Resolved) -> RecipientStatus:  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _status_for(env: Envelope, r: Resolved) -> RecipientStatus:
         if r.kind == "unknown":
             return RecipientStatus(
                 r.address,
@@ -210,9 +207,9 @@ class Pipeline:
             return RecipientStatus(
                 r.address, False, 554, "5.7.1", both("delivery.relay_denied", address=r.address)
             )
-        if r.kind == "local" and len(r.mailbox_ids) == 1 and r.via != "group":
-            m = await ops.repo.mailbox_by_id(r.mailbox_ids[0])
-            if m is not None and m.quota_bytes and m.used_bytes >= m.quota_bytes:
+        if r.kind == "local" and len(r.mailboxes) == 1 and r.via != "group":
+            m = r.mailboxes[0]
+            if m.quota_bytes and m.used_bytes >= m.quota_bytes:
                 return RecipientStatus(
                     r.address, False, 452, "4.2.2", both("delivery.over_quota", address=r.address)
                 )

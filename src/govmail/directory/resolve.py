@@ -17,6 +17,17 @@ Kind = Literal["local", "remote", "unknown", "disabled"]
 MAX_GROUP_DEPTH = 8
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxFacts:
+    """What delivery needs to know of a recipient mailbox (no ORM object)."""
+
+    id: int
+    kind: str
+    quota_bytes: int
+    used_bytes: int
+    agency_id: int | None
+
+
 @dataclass(slots=True)
 class Resolved:
     address: str
@@ -25,6 +36,7 @@ class Resolved:
     remote: list[str] = field(default_factory=list)
     # Set when the address is an agency mailbox or a group, for logs and the documents layer.
     via: str | None = None
+    mailboxes: list[MailboxFacts] = field(default_factory=list)
 
 
 def normalize_address(address: str) -> str:
@@ -53,19 +65,20 @@ async def resolve(
         return Resolved(address, "local")  # a loop or absurd nesting adds nobody
     seen.add(address)
 
-    m = await ops.repo.mailbox_by_address(address)
-    if m is not None:
-        if m.status == "archived":
+    target = await ops.repo.address_target(address)
+    if target is not None and target.what in ("mailbox", "alias"):
+        if target.status == "archived":
             return Resolved(address, "disabled")
-        return Resolved(address, "local", [m.id], via="agency" if m.kind == "agency" else None)
-    alias = await ops.repo.alias_by_address(address)
-    if alias is not None:
-        target = await ops.repo.mailbox_by_id(alias.mailbox_id)
-        if target is None or target.status == "archived":
-            return Resolved(address, "disabled")
-        return Resolved(address, "local", [target.id], via="alias")
-    group = await ops.repo.group_by_address(address)
-    if group is not None:
+        facts = MailboxFacts(
+            target.id,
+            target.kind or "person",
+            target.quota_bytes or 0,
+            target.used_bytes or 0,
+            target.agency_id,
+        )
+        via = "alias" if target.what == "alias" else ("agency" if facts.kind == "agency" else None)
+        return Resolved(address, "local", [target.id], via=via, mailboxes=[facts])
+    if target is not None and target.what == "group":
         out = Resolved(address, "local", via="group")
         try:
             members = await ops.expand_group(address)
@@ -73,9 +86,10 @@ async def resolve(
             members = []
         for member in members:
             r = await resolve(ops, member, local_domains, _depth + 1, seen)
-            for mid in r.mailbox_ids:
-                if mid not in out.mailbox_ids:
-                    out.mailbox_ids.append(mid)
+            for facts in r.mailboxes:
+                if facts.id not in out.mailbox_ids:
+                    out.mailbox_ids.append(facts.id)
+                    out.mailboxes.append(facts)
             for ra in r.remote:
                 if ra not in out.remote:
                     out.remote.append(ra)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govmail.store.models import (
@@ -19,6 +20,17 @@ from govmail.store.models import (
     Mailbox,
     MailboxHandler,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AddressTarget:
+    what: str  # "mailbox" | "alias" | "group"
+    id: int  # the mailbox id (mailbox, alias) or the group id
+    status: str | None
+    kind: str | None
+    quota_bytes: int | None
+    used_bytes: int | None
+    agency_id: int | None
 
 
 class DirectoryRepo:
@@ -178,6 +190,32 @@ class DirectoryRepo:
             )
             out.update(a.split("@", 1)[0] for a in rows)
         return out
+
+    async def address_target(self, address: str) -> AddressTarget | None:
+        """What an address is, in one query (the delivery hot path): a mailbox, an alias
+        (with its mailbox's facts) or a group."""
+        a = address.lower()
+        cols = (
+            Mailbox.id,
+            Mailbox.status,
+            Mailbox.kind,
+            Mailbox.quota_bytes,
+            Mailbox.used_bytes,
+            Mailbox.agency_id,
+        )
+        q = union_all(
+            select(literal("mailbox"), *cols).where(Mailbox.address == a),
+            select(literal("alias"), *cols)
+            .join(Alias, Alias.mailbox_id == Mailbox.id)
+            .where(Alias.address == a),
+            select(literal("group"), Group.id, null(), null(), null(), null(), null()).where(
+                Group.address == a
+            ),
+        )
+        row = (await self.s.execute(q)).first()
+        if row is None:
+            return None
+        return AddressTarget(row[0], int(row[1]), row[2], row[3], row[4], row[5], row[6])
 
     # -- aliases -------------------------------------------------------------------------
     async def alias_by_address(self, address: str) -> Alias | None:
