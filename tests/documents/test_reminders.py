@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.documents import mailorg
+from tests.documents.mailorg import DUC, Mail, append, stored_messages
 
-from govmail.config import Settings
-from govmail.delivery.committer import GroupCommitter
 from govmail.delivery.envelope import Envelope
-from govmail.delivery.events import MailEvents
-from govmail.delivery.mailstore import MailStore
-from govmail.delivery.pipeline import Pipeline
-from govmail.directory.service import Directory
 from govmail.documents.reminders import (
     Digest,
     DigestLine,
@@ -35,6 +30,7 @@ from govmail.documents.reminders import (
 )
 from govmail.store.db import Store
 
+org_fixture, mail_fixture = mailorg.org_fixture, mailorg.mail_fixture  # the fixtures
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -77,14 +73,10 @@ def test_slots_are_local_times_of_the_configured_zone() -> None:
     # One minute earlier it is still yesterday's morning slot.
     latest = latest_slots(datetime(2025, 3, 5, 0, 59, tzinfo=UTC), slots, HCM)
     assert latest["08:00"] == at("2025-03-04 08:00")
-    assert next_slot(datetime(2025, 3, 5, 0, 59, tzinfo=UTC), slots, HCM) == at(
-        "2025-03-05 08:00"
-    )
+    assert next_slot(datetime(2025, 3, 5, 0, 59, tzinfo=UTC), slots, HCM) == at("2025-03-05 08:00")
     assert next_slot(at("2025-03-05 13:30"), slots, HCM) == at("2025-03-06 08:00")
     # A UTC date that is already "tomorrow" in Hà Nội (23:00 UTC = 06:00 next day).
-    assert next_slot(datetime(2025, 3, 5, 23, 0, tzinfo=UTC), slots, HCM) == at(
-        "2025-03-06 08:00"
-    )
+    assert next_slot(datetime(2025, 3, 5, 23, 0, tzinfo=UTC), slots, HCM) == at("2025-03-06 08:00")
 
 
 def test_slots_follow_daylight_saving_time_where_there_is_one() -> None:
@@ -199,8 +191,12 @@ def test_digest_content_vietnamese_first_then_english() -> None:
     digest = Digest(
         "hangntm@mic.gov.vn",
         [
-            line("unread", "Về việc <triển khai> chữ ký số", number="22/BC-BTTTT",
-                 link="https://mail.mic.gov.vn/mail/f/3/m/7"),
+            line(
+                "unread",
+                "Về việc <triển khai> chữ ký số",
+                number="22/BC-BTTTT",
+                link="https://mail.mic.gov.vn/mail/f/3/m/7",
+            ),
             line("deadline", "Báo cáo quý I", number="15/UBND-VP", due=at("2025-03-06 00:00")),
             line("deadline", "Kế hoạch năm", due=at("2025-03-03 00:00")),
             line("unregistered", "Giấy mời họp"),
@@ -250,7 +246,9 @@ def test_edxml_summary() -> None:
     s = edxml_summary(edxml("Về việc báo cáo", "15", "UBND-VP", "2025/03/06"))
     assert s is not None
     assert (s.subject, s.number_symbol, str(s.due)) == (
-        "Về việc báo cáo", "15/UBND-VP", "2025-03-06",
+        "Về việc báo cáo",
+        "15/UBND-VP",
+        "2025-03-06",
     )
     assert edxml_summary(b"<a>plain xml</a>") is None
     assert edxml_summary(b"not xml " + NS.encode()) is None
@@ -284,80 +282,52 @@ def mail_with(attachment: bytes | None, *, filename: str, ctype: str, subject: s
     ).encode()
 
 
-@pytest.fixture
-async def org(store: Store, db_settings: Settings) -> Directory:
-    d = Directory(store, db_settings)
-    async with d.ops() as ops:
-        await ops.add_domain("mic.gov.vn")
-        await ops.add_agency(
-            name="Bộ Thông tin và Truyền thông",
-            short_name="BTTTT",
-            kind="ministry",
-            code="000.00.00.G14",
-            domain="mic.gov.vn",
-        )
-        await ops.add_mailbox(
-            full_name="Văn thư Bộ", agency="000.00.00.G14", kind="agency", local_part="vanthu"
-        )
-        await ops.add_mailbox(full_name="Nguyễn Thị Minh Hằng", agency="000.00.00.G14")
-        await ops.add_mailbox(full_name="Trần Văn Đức", agency="000.00.00.G14")
-        await ops.add_mailbox(full_name="Lê Văn Tám", agency="000.00.00.G14")
-        await ops.add_handler("vanthu@mic.gov.vn", "hangntm@mic.gov.vn", is_clerk=True)
-        await ops.add_handler("vanthu@mic.gov.vn", "ductv@mic.gov.vn")
-    return d
-
-
-@pytest.fixture
-async def mail(
-    org: Directory, store: Store, db_settings: Settings
-) -> AsyncIterator[tuple[MailStore, Pipeline]]:
-    committer = GroupCommitter(store)
-    await committer.start()
-    events = MailEvents()
-    try:
-        yield (
-            MailStore(store, committer, events, 10 * 1024 * 1024),
-            Pipeline(db_settings, org, committer, events),
-        )
-    finally:
-        await committer.stop()
-
-
-async def append(store: Store, mailstore: MailStore, address: str, raw: bytes) -> int:
-    async with store.read() as tx:
-        mb = await tx.directory.mailbox_by_address(address)
-        assert mb is not None
-        folder = await tx.mail.folder(mb.id, "INBOX")
-    assert folder is not None
-    return (await mailstore.append(folder, raw)).uid
-
-
 async def test_plain_mail_source_finds_edxml_arrivals_and_deadlines(
-    store: Store, mail: tuple[MailStore, Pipeline]
+    store: Store, mail: Mail
 ) -> None:
-    mailstore, pipeline = mail
     today_due = "2025/03/05"
-    uid_a = await append(store, mailstore, "vanthu@mic.gov.vn", mail_with(
-        edxml("Về việc triển khai chữ ký số", "22", "BC-BTTTT", today_due),
-        filename="SendDocument.000.00.00.H45.1.edxml", ctype="application/octet-stream",
-        subject="Văn bản 22",
-    ))
-    await append(store, mailstore, "vanthu@mic.gov.vn", mail_with(
-        edxml("Giấy mời họp", "5", "GM-UBND", None),
-        filename="goi-tin.xml", ctype="application/xml", subject="Văn bản 5",
-    ))
+    uid_a = await append(
+        mail,
+        "vanthu@mic.gov.vn",
+        mail_with(
+            edxml("Về việc triển khai chữ ký số", "22", "BC-BTTTT", today_due),
+            filename="SendDocument.000.00.00.H45.1.edxml",
+            ctype="application/octet-stream",
+            subject="Văn bản 22",
+        ),
+    )
+    await append(
+        mail,
+        "vanthu@mic.gov.vn",
+        mail_with(
+            edxml("Giấy mời họp", "5", "GM-UBND", None),
+            filename="goi-tin.xml",
+            ctype="application/xml",
+            subject="Văn bản 5",
+        ),
+    )
     # Not official documents: plain text, an XML without the QCVN namespace.
-    await append(store, mailstore, "vanthu@mic.gov.vn", mail_with(
-        None, filename="", ctype="", subject="Thư thường"
-    ))
-    await append(store, mailstore, "vanthu@mic.gov.vn", mail_with(
-        b"<config/>", filename="cau-hinh.xml", ctype="application/xml", subject="XML khác"
-    ))
+    await append(
+        mail, "vanthu@mic.gov.vn", mail_with(None, filename="", ctype="", subject="Thư thường")
+    )
+    await append(
+        mail,
+        "vanthu@mic.gov.vn",
+        mail_with(
+            b"<config/>", filename="cau-hinh.xml", ctype="application/xml", subject="XML khác"
+        ),
+    )
     # An edXML in a person's own mailbox is not an agency arrival.
-    await append(store, mailstore, "tamlv@mic.gov.vn", mail_with(
-        edxml("Riêng", "1", "X", None), filename="a.edxml", ctype="application/xml",
-        subject="riêng",
-    ))
+    await append(
+        mail,
+        "tamlv@mic.gov.vn",
+        mail_with(
+            edxml("Riêng", "1", "X", None),
+            filename="a.edxml",
+            ctype="application/xml",
+            subject="riêng",
+        ),
+    )
     source = MailboxEdxmlSource(store, web_url="https://mail.mic.gov.vn/")
     now = at("2025-03-05 08:00")
     digests = {d.recipient_address: d for d in await source.digests(now)}
@@ -370,7 +340,9 @@ async def test_plain_mail_source_finds_edxml_arrivals_and_deadlines(
     ]
     other = sorted((x.kind, x.number_symbol) for x in digests["ductv@mic.gov.vn"].lines)
     assert other == [
-        ("deadline", "22/BC-BTTTT"), ("unread", "22/BC-BTTTT"), ("unread", "5/GM-UBND"),
+        ("deadline", "22/BC-BTTTT"),
+        ("unread", "22/BC-BTTTT"),
+        ("unread", "5/GM-UBND"),
     ]
     deadline = next(x for x in digests["ductv@mic.gov.vn"].lines if x.kind == "deadline")
     assert deadline.title == "Về việc triển khai chữ ký số"
@@ -391,13 +363,10 @@ async def test_plain_mail_source_finds_edxml_arrivals_and_deadlines(
     assert await source.digests(at("2025-03-12 08:00")) == []
 
     # Through the service and the real pipeline: the digest lands in the INBOX.
-    svc = ReminderService(store, pipeline.deliver, [source])
+    svc = ReminderService(store, mail.pipeline.deliver, [source])
     run = await svc.run_due(now)
     assert sorted(run.sent) == ["ductv@mic.gov.vn", "hangntm@mic.gov.vn"]
-    async with store.read() as tx:
-        mb = await tx.directory.mailbox_by_address("ductv@mic.gov.vn")
-        assert mb is not None
-        folder = await tx.mail.folder(mb.id, "INBOX")
-        assert folder is not None
-        [stored] = await tx.mail.messages(folder.id)
-    assert stored.subject.startswith("Nhắc việc: 1 ")
+    [stored] = await stored_messages(mail, DUC)
+    msg = email.message_from_bytes(stored, policy=email.policy.default)
+    assert str(msg["Subject"]).startswith("Nhắc việc: 1 ")
+    assert "Processing deadlines due (1)" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]

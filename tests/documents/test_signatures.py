@@ -62,7 +62,10 @@ def test_one_signature(person_signed: bytes) -> None:
     assert check.signer_org == AGENCY
     assert check.signing_time == SIGNED_AT
     assert (check.intact, check.trusted, check.coverage, check.error) == (
-        True, True, "entire", None,
+        True,
+        True,
+        "entire",
+        None,
     )
     assert check.ok
 

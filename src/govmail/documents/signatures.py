@@ -335,7 +335,13 @@ async def _check(
         )
     except Exception as exc:  # pyHanko raises many types on malformed signatures
         return SignatureCheck(
-            field_name, signer_name, signer_org, moment, False, False, "partial",
+            field_name,
+            signer_name,
+            signer_org,
+            moment,
+            False,
+            False,
+            "partial",
             f"{type(exc).__name__}: {exc}",
         )
     signing_time = tst_time or status.signer_reported_dt or claimed
