@@ -21,6 +21,7 @@ from govmail.directory.login_guard import LoginGuard
 from govmail.directory.service import Directory
 from govmail.i18n import set_default_language
 from govmail.logging_setup import configure_logging
+from govmail.ops.wiring import Operations
 from govmail.policy.base import PolicyCheck
 from govmail.policy.identity import SenderIdentityCheck
 from govmail.policy.sender_auth import SenderAuthCheck
@@ -42,6 +43,7 @@ class App:
             pool_size=settings.database.pool_size,
         )
         self.directory = Directory(self.store, settings)
+        self.ops = Operations(settings, self.store)
         self.events = MailEvents()
         self.committer = GroupCommitter(self.store)
         self.guard = LoginGuard(settings.auth)
@@ -59,13 +61,14 @@ class App:
             self._policy_checks(),
             signer=DomainSigner(self.store),
             routers=[self.filters],
-            after_delivery=[self.vacation],
+            after_delivery=[self.vacation, self.ops.archive],
         )
         self.queue = QueueService(self.store, settings, self.pipeline, resolver=self.resolver)
         self.pipeline.on_queued = self.queue.wake
         self.mailstore = MailStore(
             self.store, self.committer, self.events, settings.limits.max_message_size
         )
+        self.ops.attach(self)
         self.services: list[Service] = []
         self.tls: ssl.SSLContext | None = None
         self._stopping = asyncio.Event()
@@ -80,6 +83,7 @@ class App:
                 honour_dmarc=pol.dmarc_mode,
                 trusted_networks=pol.trusted_networks,
             ),
+            *self.ops.policy_checks(),
         ]
 
     def _build_services(self) -> list[Service]:
@@ -121,6 +125,7 @@ class App:
             ImapService("imap", self, connections),
             ImapService("imaps", self, connections),
             HttpService(create_app(self), ls.bind, ls.http_port),
+            *self.ops.services(),
         ]
 
     def service(self, name: str) -> Service:

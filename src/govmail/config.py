@@ -274,6 +274,132 @@ class PolicySettings(_Section):
         return v
 
 
+# --- Operations (issue 8): filtering, backups, archive, monitoring -----------------------
+
+
+class SpamSettings(_Section):
+    enabled: bool = Field(True, description="Score mail from the Internet for spam.")
+    engine: Literal["embedded", "rspamd"] = Field(
+        "embedded",
+        description="'embedded': built-in heuristics, SPF/DKIM/DMARC results and a Bayesian "
+        "classifier; 'rspamd': ask rspamd (rspamd_url) instead.",
+    )
+    junk_score: float = Field(
+        5.0, description="Score from which a message is delivered to the Junk folder."
+    )
+    reject_score: float = Field(
+        15.0, description="Score from which a message is refused at SMTP time (550)."
+    )
+    bayes_min_messages: int = Field(
+        20,
+        ge=1,
+        description="The Bayesian classifier is used once it has learnt at least this many "
+        "spam and this many legitimate messages (from moves into and out of Junk).",
+    )
+    rspamd_url: str = Field(
+        "http://127.0.0.1:11333", description="rspamd's normal worker (HTTP API, /checkv2)."
+    )
+    rspamd_password: str = Field("", description="Password sent to rspamd (empty: none).")
+    timeout_seconds: float = Field(
+        10.0, gt=0, description="How long to wait for rspamd before applying on_failure."
+    )
+    on_failure: Literal["tempfail", "tag"] = Field(
+        "tempfail",
+        description="When rspamd cannot be reached: 'tempfail' answers 451 (the sender "
+        "retries), 'tag' accepts the message with X-Spam-Status: unscanned.",
+    )
+
+
+class AntivirusSettings(_Section):
+    enabled: bool = Field(
+        False, description="Scan every message with ClamAV (clamd) before it is stored."
+    )
+    clamd_socket: str = Field(
+        "/run/clamav/clamd.ctl",
+        description="clamd's Unix socket (used when clamd_host is empty).",
+    )
+    clamd_host: str = Field("", description="clamd's TCP host (empty: use clamd_socket).")
+    clamd_port: int = Field(3310, ge=1, le=65535, description="clamd's TCP port.")
+    timeout_seconds: float = Field(
+        30.0, gt=0, description="How long to wait for clamd before applying on_failure."
+    )
+    on_failure: Literal["tempfail", "tag"] = Field(
+        "tempfail",
+        description="When clamd cannot scan: 'tempfail' answers 451 (the sender retries), "
+        "'tag' accepts the message with X-Virus-Status: unscanned. Never a silent pass.",
+    )
+
+
+class AttachmentSettings(_Section):
+    enabled: bool = Field(True, description="Apply the attachment-type policy.")
+    blocked_categories: list[str] = Field(
+        ["executable", "script", "macro"],
+        description="Kinds of attachment refused unless an agency overrides them: "
+        "executable, script, macro (macro-enabled Office files), archive (any zip).",
+    )
+    blocked_extensions: list[str] = Field(
+        [], description="More file name extensions refused (without the dot)."
+    )
+    max_mime_depth: int = Field(
+        20, ge=2, le=50, description="Most levels of nested MIME parts accepted."
+    )
+    max_archive_ratio: int = Field(
+        100, ge=2, description="Largest expansion ratio of a zip attachment (zip bombs)."
+    )
+    max_archive_bytes: int = Field(
+        500 * 1024 * 1024,
+        ge=1024,
+        description="Largest total uncompressed size of a zip attachment, in bytes.",
+    )
+
+
+class BackupSettings(_Section):
+    target: str = Field(
+        "",
+        description="Where backups go: a directory, or s3://bucket/prefix on an "
+        "S3-compatible store. Empty: data_dir/backups.",
+    )
+    daily_at: str = Field(
+        "02:00",
+        description="Local time (general.timezone) of the daily backup, HH:MM; empty: no "
+        "scheduled backup.",
+    )
+    keep: int = Field(14, ge=1, description="Snapshots kept; older ones are pruned.")
+    s3_endpoint: str = Field(
+        "", description="S3-compatible endpoint URL, e.g. https://s3.example.vn."
+    )
+    s3_region: str = Field("us-east-1", description="S3 region used in request signatures.")
+    s3_access_key: str = Field("", description="S3 access key id.")
+    s3_secret_key: str = Field("", description="S3 secret key.")
+
+    @field_validator("daily_at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError("must be HH:MM (24-hour) or empty")
+        return v
+
+
+class ArchiveSettings(_Section):
+    agencies: list[str] = Field(
+        [],
+        description="Agency codes whose mail (sent and received, sub-units included) is "
+        "journalled; empty: no journal.",
+    )
+    retention_days: int = Field(
+        3650, ge=1, description="Days a journal entry is kept (unless under legal hold)."
+    )
+
+
+class MonitoringSettings(_Section):
+    metrics_token: str = Field(
+        "",
+        description="Bearer token for /metrics and /ops/* from other hosts; empty: "
+        "loopback only.",
+    )
+
+
 class Settings(BaseSettings):
     """All govmail settings."""
 
@@ -294,6 +420,12 @@ class Settings(BaseSettings):
     directory: DirectorySettings = Field(default_factory=DirectorySettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    spam: SpamSettings = Field(default_factory=SpamSettings)
+    antivirus: AntivirusSettings = Field(default_factory=AntivirusSettings)
+    attachments: AttachmentSettings = Field(default_factory=AttachmentSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     _toml_file: Path | None = None
 

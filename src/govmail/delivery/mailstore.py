@@ -5,7 +5,7 @@ announced to the other sessions watching the folder."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +18,12 @@ from govmail.store.db import Store
 from govmail.store.models import Folder, Message, utcnow
 
 log = logging.getLogger("govmail.mailstore")
+
+
+# Told after messages were copied or moved (IMAP COPY/MOVE, the webmail): (source folder,
+# destination folder, the source messages). The Bayes trainer learns from moves into and
+# out of Junk. Errors are logged, never raised to the user.
+CopyObserver = Callable[[Folder, Folder, Sequence[Message]], Awaitable[None]]
 
 
 class MailStoreError(Exception):
@@ -41,6 +47,7 @@ class MailStore:
         self.committer = committer
         self.events = events
         self.max_size = max_size
+        self.observers: list[CopyObserver] = []
 
     async def append(
         self,
@@ -132,14 +139,20 @@ class MailStore:
             pairs = await tx.mail.copy_messages(msgs, dest_row)
             result = [(src.uid, new.uid) for src, new in pairs]
             expunged: list[int] = []
+            src_folder = await tx.mail.folder_by_id(src_folder_id)
             if move:
-                src_folder = await tx.mail.folder_by_id(src_folder_id)
                 assert src_folder is not None
                 expunged = await tx.mail.expunge(src_folder, msgs)
         for _src, new_uid in result:
             self.events.publish(FolderChange(dest.id, "new", new_uid, origin))
         for uid in expunged:
             self.events.publish(FolderChange(src_folder_id, "expunge", uid, origin))
+        for observer in self.observers:
+            try:
+                if src_folder is not None and msgs:
+                    await observer(src_folder, dest_row, msgs)
+            except Exception:
+                log.exception("copy observer failed")
         return result
 
     async def expunge(

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from govmail.ops.metrics import metrics_routes
 from govmail.web.keys import load_or_create_key
 from govmail.web.rendering import Renderer, StaticFile, load_static
 from govmail.web.routing import WebRequest, WebRouter, WebState
@@ -43,6 +44,9 @@ ROUTE_MODULES = (
     "govmail.web.webmail.compose",
     "govmail.web.webmail.search",
     "govmail.web.webmail.settings",
+    "govmail.web.admin.routes",
+    "govmail.web.directory_public.routes",
+    "govmail.web.api.routes",
 )
 # Multipart framing and the text fields around the attachments.
 FORM_OVERHEAD = 1024 * 1024
@@ -105,9 +109,14 @@ def create_app(app: App) -> Starlette:
         router: WebRouter = importlib.import_module(module_name).router
         routes.extend(router.routes)
     routes.extend(_optional_routes(app))
+    routes.extend(metrics_routes(app))
 
     async def too_large(scope: Scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         response = error_page(state, scope, 413, "web.error.too_large")
+        if scope["path"].startswith("/api/"):  # the REST API answers in problem+json
+            from govmail.web.api.problems import too_large_problem
+
+            response = too_large_problem(scope)
         await response(scope, receive, send)
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,1 @@
+"""Operations: filtering set-up, backups, migration, export, metrics, archive journal."""

@@ -1,0 +1,248 @@
+"""Where backups are written: a directory, or a bucket of an S3-compatible object store
+(signed with AWS Signature Version 4, no SDK needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote, urlsplit
+from xml.etree import ElementTree
+
+import httpx
+
+from govmail.config import BackupSettings
+
+
+class TargetError(Exception):
+    """The backup target could not be read or written."""
+
+
+class BackupTarget(Protocol):
+    label: str
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class DirTarget:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.label = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        p = (self.root / key).resolve()
+        if self.root.resolve() not in p.parents:
+            raise TargetError(f"key outside the backup directory: {key}")
+        return p
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise TargetError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise TargetError(f"{key}: missing from the backup") from None
+        except OSError as exc:
+            raise TargetError(f"{key}: cannot be read: {exc.strerror or exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.exists():
+            return []
+        out: list[str] = []
+        for dirpath, _dirs, files in os.walk(base):
+            for f in files:
+                if f.startswith("."):
+                    continue
+                out.append(str(Path(dirpath, f).relative_to(self.root)))
+        return sorted(out)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+
+
+# -- S3 -----------------------------------------------------------------------------------
+def _sign(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def sigv4_headers(
+    method: str,
+    url: str,
+    *,
+    region: str,
+    access_key: str,
+    secret_key: str,
+    payload: bytes = b"",
+    service: str = "s3",
+    now: dt.datetime | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Headers that sign a request with AWS Signature Version 4."""
+    now = now or dt.datetime.now(dt.UTC)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    day = amz_date[:8]
+    parts = urlsplit(url)
+    host = parts.netloc
+    payload_hash = hashlib.sha256(payload).hexdigest()
+    headers = {"host": host, "x-amz-date": amz_date}
+    if service == "s3":
+        headers["x-amz-content-sha256"] = payload_hash
+    for k, v in (extra or {}).items():
+        headers[k.lower()] = v
+    canonical_query = "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+        for k, v in sorted(
+            ([*p.split("=", 1), ""])[:2] for p in parts.query.split("&") if p  # type: ignore[misc]
+        )
+    )
+    signed = ";".join(sorted(headers))
+    canonical_headers = "".join(f"{k}:{' '.join(headers[k].split())}\n" for k in sorted(headers))
+    canonical = "\n".join(
+        [method, quote(parts.path or "/", safe="/-_.~%"), canonical_query, canonical_headers,
+         signed, payload_hash]
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    k = _sign(("AWS4" + secret_key).encode(), day)
+    k = _sign(k, region)
+    k = _sign(k, service)
+    k = _sign(k, "aws4_request")
+    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={signed}, "
+        f"Signature={signature}"
+    )
+    del headers["host"]
+    return headers
+
+
+class S3Target:
+    """Objects under ``s3://bucket/prefix`` on an S3-compatible endpoint (path-style URLs)."""
+
+    def __init__(
+        self, bucket: str, prefix: str, endpoint: str, region: str, access_key: str,
+        secret_key: str, timeout: float = 60.0,
+    ) -> None:
+        if not endpoint:
+            raise TargetError("backup.s3_endpoint is required for an s3:// target")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.endpoint = endpoint.rstrip("/")
+        self.region = region
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.label = f"s3://{bucket}/{self.prefix}"
+        self.http = httpx.Client(timeout=timeout)
+
+    def _url(self, key: str = "", query: str = "") -> str:
+        path = f"/{self.bucket}"
+        if key:
+            full = f"{self.prefix}/{key}" if self.prefix else key
+            path += "/" + quote(full, safe="/-_.~")
+        return f"{self.endpoint}{path}" + (f"?{query}" if query else "")
+
+    def _request(self, method: str, url: str, body: bytes = b"") -> httpx.Response:
+        headers = sigv4_headers(
+            method, url, region=self.region, access_key=self.access_key,
+            secret_key=self.secret_key, payload=body,
+        )
+        try:
+            return self.http.request(method, url, content=body or None, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{self.label}: {exc!r}") from exc
+
+    def put(self, key: str, data: bytes) -> None:
+        r = self._request("PUT", self._url(key), data)
+        if r.status_code not in (200, 201):
+            raise TargetError(f"{self.label}/{key}: PUT answered {r.status_code}")
+
+    def get(self, key: str) -> bytes:
+        r = self._request("GET", self._url(key))
+        if r.status_code == 404:
+            raise TargetError(f"{key}: missing from the backup")
+        if r.status_code != 200:
+            raise TargetError(f"{self.label}/{key}: GET answered {r.status_code}")
+        return r.content
+
+    def exists(self, key: str) -> bool:
+        r = self._request("HEAD", self._url(key))
+        return r.status_code == 200
+
+    def delete(self, key: str) -> None:
+        self._request("DELETE", self._url(key))
+
+    def list(self, prefix: str) -> list[str]:
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        out: list[str] = []
+        token = ""
+        while True:
+            q = f"list-type=2&prefix={quote(full, safe='')}"
+            if token:
+                q += f"&continuation-token={quote(token, safe='')}"
+            r = self._request("GET", self._url(query=q))
+            if r.status_code != 200:
+                raise TargetError(f"{self.label}: listing answered {r.status_code}")
+            root = ElementTree.fromstring(r.content)
+            ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+            for c in root.iter(f"{ns}Contents"):
+                k = c.findtext(f"{ns}Key") or ""
+                out.append(k[len(self.prefix) + 1 :] if self.prefix else k)
+            if (root.findtext(f"{ns}IsTruncated") or "false").lower() != "true":
+                break
+            token = root.findtext(f"{ns}NextContinuationToken") or ""
+            if not token:
+                break
+        return sorted(out)
+
+
+def open_target(settings: BackupSettings, data_dir: Path, override: str | None = None) -> (
+    BackupTarget
+):
+    where = override or settings.target or str(data_dir / "backups")
+    if where.startswith("s3://"):
+        rest = where[5:]
+        bucket, _, prefix = rest.partition("/")
+        return S3Target(
+            bucket, prefix, settings.s3_endpoint, settings.s3_region, settings.s3_access_key,
+            settings.s3_secret_key,
+        )
+    return DirTarget(Path(where).expanduser())

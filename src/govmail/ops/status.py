@@ -1,0 +1,53 @@
+"""What ``govmail status`` (and ``/ops/status``) shows: the store, the queue, the last
+backup, the archive journal and the filters, read from the database; the listeners and
+lockouts when a running server is asked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from govmail.config import Settings
+from govmail.delivery.queue import QueueAdmin
+from govmail.store.db import Store
+from govmail.store.repos.ops import OpsRepo
+
+if TYPE_CHECKING:
+    from govmail.app import App
+
+
+async def collect_status(settings: Settings, store: Store, app: App | None = None) -> dict[
+    str, Any
+]:
+    out: dict[str, Any] = {"database": store.dialect}
+    q = await QueueAdmin(store).stats()
+    out["queue_pending"] = q.pending
+    out["queue_oldest_seconds"] = None if q.oldest_pending_age is None else round(
+        q.oldest_pending_age, 1
+    )
+    async with store.read() as tx:
+        repo = OpsRepo(tx.session, store.dialect)
+        counts = await repo.table_counts(("mailbox", "message"))
+        last = await repo.last_backup()
+        last_ok = await repo.last_backup(ok_only=True)
+        entries, _lo, _hi = await repo.archive_stats()
+        nspam, nham = await repo.bayes_counts()
+    out["mailboxes"] = counts["mailbox"]
+    out["messages"] = counts["message"]
+    now = datetime.now(UTC)
+    out["backup_last_status"] = last.status if last else "never"
+    out["backup_last_snapshot"] = last.snapshot if last else None
+    out["backup_last_error"] = last.error if last and last.status != "ok" else None
+    out["backup_age_hours"] = (
+        round((now - last_ok.finished_at).total_seconds() / 3600, 1)
+        if last_ok and last_ok.finished_at else None
+    )
+    out["backup_schedule"] = settings.backup.daily_at or "off"
+    out["archive_entries"] = entries
+    out["spam_engine"] = settings.spam.engine if settings.spam.enabled else "off"
+    out["bayes_learnt"] = f"{nspam} spam / {nham} ham"
+    out["antivirus"] = "clamd" if settings.antivirus.enabled else "off"
+    if app is not None:
+        out["services"] = {s.name: ("ok" if s.healthy() else "down") for s in app.services}
+        out["login_locks"] = len(app.guard.locks())
+    return out

@@ -1,0 +1,179 @@
+"""A per-installation Bayesian spam classifier, trained by what users do.
+
+Moving a message into Junk (IMAP MOVE/COPY, the webmail) teaches it "spam"; moving it out
+of Junk into any folder but Trash teaches "ham" (and unlearns an earlier "spam"). Learning
+is keyed by the message body's hash, so a message counts once whatever the number of
+copies or moves. Scoring uses Robinson's token probabilities combined with Fisher's
+chi-square method (as SpamBayes does): a probability near 1 is spam, near 0 is ham.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+
+from govmail.mail.parsed import ParsedMessage, parse_message
+from govmail.mail.textfold import fold
+from govmail.store.db import Store
+from govmail.store.models import Folder, Message
+from govmail.store.repos.ops import OpsRepo
+
+log = logging.getLogger("govmail.spam.bayes")
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9'$%.-]{1,29}")
+_URL_HOST = re.compile(r"(?i)https?://([a-z0-9.-]{1,253})")
+MAX_TOKENS = 1500
+# Robinson's strength of the background belief and the belief itself.
+_S, _X = 1.0, 0.5
+# Tokens whose probability is closer to 0.5 than this say nothing.
+_MIN_STRENGTH = 0.1
+_MAX_DISCRIMINATORS = 150
+_COUNTS_TTL = 5.0
+
+
+def tokens_of(parsed: ParsedMessage, raw: bytes = b"") -> list[str]:
+    """The distinct tokens of a message: words of the folded text and subject, the sender's
+    domain and the host names of links."""
+    out: dict[str, None] = {}
+    for w in _WORD.findall(fold(parsed.subject or "")):
+        out.setdefault("s:" + w.strip(".-"), None)
+    for w in _WORD.findall(parsed.text_for_search or ""):
+        w = w.strip(".-'")
+        if len(w) >= 2:
+            out.setdefault(w, None)
+        if len(out) >= MAX_TOKENS:
+            break
+    if parsed.from_addr and "@" in parsed.from_addr:
+        out.setdefault("fd:" + parsed.from_addr.rsplit("@", 1)[1].lower(), None)
+    links = raw[:262144].decode("latin-1") + " " + (parsed.text_for_search or "")
+    for host in _URL_HOST.findall(links):
+        out.setdefault("u:" + host.lower()[-60:], None)
+    return [t[:64] for t in out][:MAX_TOKENS]
+
+
+def _chi2q(x2: float, v: int) -> float:
+    """P(chisq >= x2) with v (even) degrees of freedom."""
+    m = x2 / 2.0
+    term = math.exp(-m)
+    total = term
+    for i in range(1, v // 2):
+        term *= m / i
+        total += term
+    return min(total, 1.0)
+
+
+def combine(probabilities: Sequence[float]) -> float:
+    """Fisher/Robinson chi-square combination of token spam probabilities."""
+    if not probabilities:
+        return 0.5
+    n = len(probabilities)
+    s_ln = sum(math.log(max(1.0 - p, 1e-200)) for p in probabilities)
+    h_ln = sum(math.log(max(p, 1e-200)) for p in probabilities)
+    s = 1.0 - _chi2q(-2.0 * s_ln, 2 * n)
+    h = 1.0 - _chi2q(-2.0 * h_ln, 2 * n)
+    return (1.0 + s - h) / 2.0
+
+
+def token_probability(spam: int, ham: int, nspam: int, nham: int) -> float:
+    spam_ratio = spam / nspam if nspam else 0.0
+    ham_ratio = ham / nham if nham else 0.0
+    if spam_ratio + ham_ratio == 0:
+        return _X
+    p = spam_ratio / (spam_ratio + ham_ratio)
+    n = spam + ham
+    return (_S * _X + n * p) / (_S + n)
+
+
+class BayesClassifier:
+    def __init__(self, store: Store, min_messages: int = 20) -> None:
+        self.store = store
+        self.min_messages = min_messages
+        self._counts: tuple[int, int] | None = None
+        self._counts_at = 0.0
+
+    async def counts(self) -> tuple[int, int]:
+        now = time.monotonic()
+        if self._counts is None or now - self._counts_at > _COUNTS_TTL:
+            async with self.store.read() as tx:
+                self._counts = await OpsRepo(tx.session, self.store.dialect).bayes_counts()
+            self._counts_at = now
+        return self._counts
+
+    async def ready(self) -> bool:
+        nspam, nham = await self.counts()
+        return nspam >= self.min_messages and nham >= self.min_messages
+
+    async def probability(self, tokens: Sequence[str]) -> float | None:
+        """Spam probability of a message with these tokens, or None while untrained."""
+        nspam, nham = await self.counts()
+        if nspam < self.min_messages or nham < self.min_messages or not tokens:
+            return None
+        async with self.store.read() as tx:
+            known = await OpsRepo(tx.session, self.store.dialect).bayes_tokens(tokens)
+        probs = [token_probability(sp, hm, nspam, nham) for sp, hm in known.values()]
+        strong = sorted(
+            (p for p in probs if abs(p - 0.5) >= _MIN_STRENGTH),
+            key=lambda p: -abs(p - 0.5),
+        )[:_MAX_DISCRIMINATORS]
+        return combine(strong)
+
+    async def learn(self, sha256: str, tokens: Iterable[str], label: str | None) -> bool:
+        """Learn the message ``sha256`` as ``label`` ('spam', 'ham'; None forgets it).
+        Returns False when nothing changed (already learnt so)."""
+        toks = list(tokens)
+        async with self.store.write() as tx:
+            repo = OpsRepo(tx.session, self.store.dialect)
+            before = await repo.bayes_label(sha256)
+            if before == label:
+                return False
+            if before is not None:
+                await repo.bayes_adjust(
+                    toks, -1 if before == "spam" else 0, -1 if before == "ham" else 0
+                )
+            if label is not None:
+                await repo.bayes_adjust(
+                    toks, 1 if label == "spam" else 0, 1 if label == "ham" else 0
+                )
+            await repo.bayes_set_label(sha256, label)
+        self._counts = None
+        return True
+
+    async def learn_raw(self, raw: bytes, label: str | None) -> bool:
+        from govmail.store.blobs import sha256_hex
+
+        return await self.learn(sha256_hex(raw), tokens_of(parse_message(raw), raw), label)
+
+    # -- the MailStore observer --------------------------------------------------------
+    async def observe(self, source: Folder, dest: Folder, messages: Sequence[Message]) -> None:
+        """Called after messages were copied or moved from ``source`` to ``dest``."""
+        label = _label_for(source, dest)
+        if label is None or not messages:
+            return
+        async with self.store.read() as tx:
+            shas = await OpsRepo(tx.session, self.store.dialect).blob_shas(
+                {m.blob_id for m in messages}
+            )
+        learnt = 0
+        for sha in shas.values():
+            try:
+                raw = await self.store.blobs.get(sha)
+            except Exception:
+                log.warning("cannot read a message to learn from", extra={"sha256": sha})
+                continue
+            if await self.learn(sha, tokens_of(parse_message(raw), raw), label):
+                learnt += 1
+        if learnt:
+            log.info("bayes learnt", extra={"label": label, "messages": learnt})
+
+
+def _label_for(source: Folder, dest: Folder) -> str | None:
+    src_junk = source.special_use == "\\Junk"
+    dst_junk = dest.special_use == "\\Junk"
+    if dst_junk and not src_junk:
+        return "spam"
+    if src_junk and not dst_junk and dest.special_use != "\\Trash":
+        return "ham"
+    return None
