@@ -1,11 +1,11 @@
 """IMAP benchmark: govmail against the reference Dovecot, same client, same mail.
 
-    .venv/bin/python bench/imap/run.py --sizes 10000,100000 [--no-dovecot] [--idle 2000]
+    .venv/bin/python bench/imap/run.py --sizes 10000,100000 [--cold] [--no-dovecot] [--idle 2000]
 
 What it does (see docs/performance.md for the figures):
 
-1. starts govmail (``govmail_server.py``, SQLite, data in ``--data``) unless one is running
-   on ``--govmail-port``; Dovecot is expected on 127.0.0.1:1143 (``/work/shared/peers/``);
+1. starts govmail (``govmail_server.py``, SQLite, data in ``--data``, port
+   ``--govmail-port``); Dovecot is expected on 127.0.0.1:1143 (``/work/shared/peers/``);
 2. fills user0090's INBOX with 10,000 messages and its folder "Big" with 100,000 (only
    what is missing): govmail through ``MailStore.append`` (``govmail_server.py --fill``),
    Dovecot by IMAP APPEND for 10,000 and by writing the Maildir files for 100,000;
@@ -187,6 +187,22 @@ def fill_maildir(maildir: Path, folder: str, target: int, port: int) -> None:
         os.chown(p, owner.st_uid, owner.st_gid)
 
 
+def drop_caches(data: Path, maildir: Path, folder: str) -> None:
+    """Forget what both servers cached about the folder's messages (for --cold): govmail's
+    cached wire forms (bench-only SQL on its database file), Dovecot's dovecot.index.cache."""
+    import sqlite3
+
+    with sqlite3.connect(data / "govmail.db", timeout=30) as db:
+        db.execute(
+            "DELETE FROM imap_message_cache WHERE message_id IN (SELECT m.id FROM message m"
+            " JOIN folder f ON f.id = m.folder_id JOIN mailbox b ON b.id = f.mailbox_id"
+            " WHERE b.address = ? AND f.name = ?)",
+            (USER, folder),
+        )
+    base = maildir if folder == "INBOX" else maildir / f".{folder}"
+    (base / "dovecot.index.cache").unlink(missing_ok=True)
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -337,6 +353,7 @@ def main() -> None:
     p.add_argument("--no-dovecot", action="store_true")
     p.add_argument("--idle", type=int, default=2000)
     p.add_argument("--dovecot-idle", type=int, default=500)
+    p.add_argument("--cold", action="store_true", help="drop both servers' caches before measuring")
     p.add_argument("--dovecot-maildir", default="/srv/peers/mail/bench.gov.vn/user0090/Maildir")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -355,6 +372,9 @@ def main() -> None:
                 else:
                     fill_maildir(Path(args.dovecot_maildir), folders[size], size, DOVECOT_PORT)
         results: dict[tuple[str, int], dict[str, float]] = {}
+        if args.cold:
+            for size in sizes:
+                drop_caches(Path(args.data), Path(args.dovecot_maildir), folders[size])
         for size in sizes:
             for name, port in servers.items():
                 print(f"measuring {name}, {size} messages", flush=True)
