@@ -12,6 +12,7 @@ What it does (see docs/performance.md for the figures):
 3. times, on each server and mailbox: LOGIN+SELECT; ``UID FETCH 1:* (FLAGS INTERNALDATE
    RFC822.SIZE ENVELOPE)`` (first run and warm); 50 full bodies in one UID FETCH;
    ``UID SEARCH SUBJECT``; ``UID SEARCH TEXT``; ``UID STORE 1:* +FLAGS (\\Flagged)``;
+   with ``--cold`` both servers' caches are dropped first, so "first" builds them;
 4. opens ``--idle`` connections that LOGIN, SELECT INBOX and IDLE, and reports the server's
    memory growth per connection (RSS for govmail; PSS of all Dovecot processes, whose
    default limits allow fewer connections per user, so it gets fewer);
