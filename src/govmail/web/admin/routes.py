@@ -1,0 +1,21 @@
+"""Every console page, as one router for ``web.app.ROUTE_MODULES``."""
+
+from __future__ import annotations
+
+from govmail.web.admin import (
+    agencies,
+    audit,
+    dashboard,
+    domains,
+    groups,
+    hr,
+    mailboxes,
+    queue,
+    quotas,
+    tokens,
+)
+from govmail.web.routing import WebRouter
+
+router = WebRouter()
+for _module in (dashboard, domains, agencies, mailboxes, groups, quotas, hr, queue, audit, tokens):
+    router.routes.extend(_module.router.routes)
