@@ -25,6 +25,9 @@ def bind_sockets(addresses: list[str], port: int) -> list[socket.socket]:
             family = socket.AF_INET6 if ":" in addr else socket.AF_INET
             s = socket.socket(family, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # Replies are written in several pieces (multi-line SMTP/IMAP responses): without
+            # this each waits for the client's delayed ACK. Accepted sockets inherit it.
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if family == socket.AF_INET6:
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             s.bind((addr, port))
