@@ -47,6 +47,7 @@ ROUTE_MODULES = (
     "govmail.web.admin.routes",
     "govmail.web.directory_public.routes",
     "govmail.web.api.routes",
+    "govmail.web.schedule",
 )
 # Multipart framing and the text fields around the attachments.
 FORM_OVERHEAD = 1024 * 1024
