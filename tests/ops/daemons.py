@@ -75,6 +75,7 @@ def start_rspamd(home: Path, port: int, controller_port: int, timeout: float = 9
     (home / "override.d" / "worker-proxy.inc").write_text("count = 0;\n")
     (home / "override.d" / "logging.inc").write_text('type = "console";\nlevel = "error";\n')
     (home / "local.d" / "options.inc").write_text(
+        'disable_hyperscan = true;\n'
         'dns { nameserver = ["127.0.0.1:1"]; timeout = 0.2s; retransmits = 1; }\n')
     log = home / "rspamd.out"
     proc = subprocess.Popen(

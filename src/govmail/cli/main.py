@@ -16,6 +16,7 @@ from govmail.cli import (
     domain_cmd,
     group_cmd,
     mailbox_cmd,
+    ops_cmd,
     queue_cmd,
     server_cmd,
 )
@@ -58,6 +59,7 @@ app.add_typer(group_cmd.app, name="group")
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dkim_cmd.app, name="dkim")
 app.add_typer(queue_cmd.app, name="queue")
+ops_cmd.register(app)
 
 
 def main() -> None:

@@ -579,7 +579,11 @@ class Backups:
 
 
 def _gzip_file(src: Path, dst: Path) -> None:
-    with open(src, "rb") as fin, gzip.open(dst, "wb", compresslevel=3, mtime=0) as fout:
+    with (
+        open(src, "rb") as fin,
+        open(dst, "wb") as raw_out,
+        gzip.GzipFile(fileobj=raw_out, mode="wb", compresslevel=3, mtime=0) as fout,
+    ):
         shutil.copyfileobj(fin, fout, 1024 * 1024)
 
 
