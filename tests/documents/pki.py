@@ -3,6 +3,7 @@
 - a root CA "CA thử nghiệm govmail";
 - a person certificate "Nguyễn Minh Hồng" (Thứ trưởng, Bộ Thông tin và Truyền thông);
 - an agency seal certificate "Bộ Thông tin và Truyền thông";
+- a time-stamping authority "TSA thử nghiệm govmail" (for PAdES B-T);
 - a self-signed "stranger" certificate that chains to nothing.
 
 Everything is made once per test run (RSA key generation is the slow part) and returned
@@ -40,6 +41,7 @@ class Pki:
     root_pem: bytes
     person: Identity
     seal: Identity
+    tsa: Identity  # extended key usage timeStamping (critical)
     stranger: Identity  # self-signed, chains to no root
 
 
@@ -64,7 +66,10 @@ def _signer_cert(
     key: rsa.RSAPrivateKey,
     issuer: x509.Name,
     issuer_key: rsa.RSAPrivateKey,
+    *,
+    tsa: bool = False,
 ) -> x509.Certificate:
+    usage = ExtendedKeyUsageOID.TIME_STAMPING if tsa else ExtendedKeyUsageOID.EMAIL_PROTECTION
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -88,9 +93,7 @@ def _signer_cert(
             ),
             critical=True,
         )
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=tsa)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(issuer_key, hashes.SHA256())
     )
@@ -129,9 +132,9 @@ def make_pki() -> Pki:
         .sign(root_key, hashes.SHA256())
     )
 
-    def issued(subject: x509.Name) -> Identity:
+    def issued(subject: x509.Name, tsa: bool = False) -> Identity:
         key = _key()
-        cert = _signer_cert(subject, key, root_name, root_key)
+        cert = _signer_cert(subject, key, root_name, root_key, tsa=tsa)
         return Identity(_key_pem(key), cert.public_bytes(serialization.Encoding.PEM))
 
     person = issued(
@@ -149,6 +152,12 @@ def make_pki() -> Pki:
             (NameOID.COUNTRY_NAME, "VN"),
         )
     )
+    tsa = issued(
+        _name(
+            (NameOID.COMMON_NAME, "TSA thử nghiệm govmail"), (NameOID.ORGANIZATION_NAME, "govmail")
+        ),
+        tsa=True,
+    )
     stranger_key = _key()
     stranger_name = _name(
         (NameOID.COMMON_NAME, "Người lạ tự ký"), (NameOID.ORGANIZATION_NAME, "Không rõ")
@@ -158,6 +167,7 @@ def make_pki() -> Pki:
         root_pem=root.public_bytes(serialization.Encoding.PEM),
         person=person,
         seal=seal,
+        tsa=tsa,
         stranger=Identity(
             _key_pem(stranger_key), stranger_cert.public_bytes(serialization.Encoding.PEM)
         ),

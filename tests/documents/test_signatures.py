@@ -209,3 +209,78 @@ async def test_async_variants_run_off_the_loop() -> None:
     assert check.ok and check.signer_name == AGENCY
     assert check.signing_time is not None
     assert abs((check.signing_time - datetime.now(UTC)).total_seconds()) < 600
+
+
+class _Tsa:
+    """A local RFC 3161 time-stamping authority over HTTP (pyHanko's test signer behind
+    http.server), answering at a fixed time."""
+
+    def __init__(self, at: datetime) -> None:
+        import http.server
+        import threading
+
+        from asn1crypto import pem, tsp, x509
+        from pyhanko.keys import load_private_key_from_pemder_data
+        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+        pki = make_pki()
+        _, _, der = pem.unarmor(pki.tsa.cert_pem)
+        stamper = DummyTimeStamper(
+            tsa_cert=x509.Certificate.load(der),
+            tsa_key=load_private_key_from_pemder_data(pki.tsa.key_pem, passphrase=None),
+            fixed_dt=at,
+        )
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                reply = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tsa"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_timestamp_authority_makes_it_pades_b_t() -> None:
+    stamped_at = datetime(2025, 3, 5, 2, 0, 0, tzinfo=UTC)
+    tsa = _Tsa(stamped_at)
+    try:
+        pki = make_pki()
+        signed = sign_pdf(
+            vietnamese_pdf(),
+            key_pem=pki.person.key_pem,
+            cert_pem=pki.person.cert_pem,
+            chain_pem=[pki.root_pem],
+            reason="Ký ban hành",
+            field_name="nguoi_ky",
+            timestamp=datetime(2019, 1, 1, tzinfo=UTC),  # a claim the timestamp overrides
+            timestamp_url=tsa.url,
+        )
+    finally:
+        tsa.close()
+    [check] = verify_pdf(signed, [make_pki().root_pem])
+    assert check.signing_time == stamped_at  # the TSA's time, not the signer's claim
+    assert check.ok
+    with pytest.raises(SignatureError) as err:  # nobody listens there any more
+        sign_pdf(
+            vietnamese_pdf(),
+            key_pem=pki.person.key_pem,
+            cert_pem=pki.person.cert_pem,
+            reason="x",
+            field_name="a",
+            timestamp_url=tsa.url,
+        )
+    assert err.value.key == "documents.signature.tsa_failed"

@@ -41,6 +41,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import PdfSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -182,6 +183,7 @@ def sign_pdf(
     signing time the signature claims (default: now); ``timestamp_url`` an RFC 3161
     time-stamping authority, for PAdES B-T. Raises ``SignatureError`` on a PDF that
     cannot be read, bad key/certificate material, or a field that is already signed.
+    Blocking (it runs its own event loop): from async code call ``sign_pdf_async``.
     """
     if timestamp is not None and timestamp.tzinfo is None:
         raise SignatureError("documents.signature.naive_time")
@@ -198,6 +200,8 @@ def sign_pdf(
         return asyncio.run(_sign(pdf, signer, meta, timestamp, timestamp_url))
     except SignatureError:
         raise
+    except TimestampRequestError as exc:
+        raise SignatureError("documents.signature.tsa_failed", str(exc)) from exc
     except (PdfError, SigningError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise SignatureError("documents.signature.sign_failed", str(exc)) from exc
 
@@ -385,7 +389,7 @@ def verify_pdf(pdf: bytes, trust_roots_pem: Sequence[bytes]) -> list[SignatureCh
     signing time (the trusted timestamp when the signature has one, otherwise the time
     the signer claims, as Acrobat does by default); revocation is checked only with the
     information embedded in the file (no network). Raises ``SignatureError`` when
-    ``pdf`` is not a readable PDF.
+    ``pdf`` is not a readable PDF. Blocking: from async code call ``verify_pdf_async``.
     """
     return asyncio.run(_verify(pdf, trust_roots_pem))
 
