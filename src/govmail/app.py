@@ -19,6 +19,7 @@ from govmail.delivery.signing import DomainSigner
 from govmail.delivery.vacation import VacationResponder
 from govmail.directory.login_guard import LoginGuard
 from govmail.directory.service import Directory
+from govmail.documents.service import DocumentService
 from govmail.i18n import set_default_language
 from govmail.logging_setup import configure_logging
 from govmail.ops.wiring import Operations
@@ -53,6 +54,9 @@ class App:
         self.vacation = VacationResponder(
             self.store, settings.general.hostname, lambda env, raw: self.pipeline.deliver(env, raw)
         )
+        self.documents = DocumentService(
+            self.store, self.directory, settings, lambda: self.pipeline
+        )
         self.pipeline = Pipeline(
             settings,
             self.directory,
@@ -61,7 +65,7 @@ class App:
             self._policy_checks(),
             signer=DomainSigner(self.store),
             routers=[self.filters],
-            after_delivery=[self.vacation, self.ops.archive],
+            after_delivery=[self.vacation, self.ops.archive, self.documents.after_delivery],
         )
         self.queue = QueueService(self.store, settings, self.pipeline, resolver=self.resolver)
         self.pipeline.on_queued = self.queue.wake
@@ -84,6 +88,7 @@ class App:
                 trusted_networks=pol.trusted_networks,
             ),
             *self.ops.policy_checks(),
+            *self.documents.checks(),
         ]
 
     def _build_services(self) -> list[Service]:
