@@ -193,6 +193,16 @@ def test_bad_signing_material_is_a_signature_error() -> None:
     assert err.value.key == "documents.signature.not_pdf"
     with pytest.raises(SignatureError):
         verify_pdf(pdf, [b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+    for field in ("", "a.b", "x" * 101):
+        with pytest.raises(SignatureError) as err:
+            sign_pdf(
+                pdf,
+                key_pem=pki.person.key_pem,
+                cert_pem=pki.person.cert_pem,
+                reason="x",
+                field_name=field,
+            )
+        assert err.value.key == "documents.signature.bad_field"
 
 
 async def test_async_variants_run_off_the_loop() -> None:

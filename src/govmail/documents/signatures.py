@@ -130,6 +130,7 @@ async def _sign(
     pdf: bytes,
     signer: signers.SimpleSigner,
     meta: signers.PdfSignatureMetadata,
+    field_name: str,
     signing_time: datetime | None,
     timestamp_url: str | None,
 ) -> bytes:
@@ -139,7 +140,7 @@ async def _sign(
         meta,
         signer,
         timestamper=timestamper,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=meta.field_name),
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name),
     )
     # The steps of PdfSigner.async_sign_pdf, with the claimed signing time set.
     session = pdf_signer.init_signing_session(writer, existing_fields_only=False)
@@ -187,6 +188,9 @@ def sign_pdf(
     """
     if timestamp is not None and timestamp.tzinfo is None:
         raise SignatureError("documents.signature.naive_time")
+    if not field_name or len(field_name) > 100 or any(c in field_name for c in ".()\r\n"):
+        # "." separates the levels of a fully qualified PDF field name.
+        raise SignatureError("documents.signature.bad_field", field_name)
     signer = _signer(key_pem, cert_pem, chain_pem)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
@@ -197,7 +201,7 @@ def sign_pdf(
         use_pades_lta=False,
     )
     try:
-        return asyncio.run(_sign(pdf, signer, meta, timestamp, timestamp_url))
+        return asyncio.run(_sign(pdf, signer, meta, field_name, timestamp, timestamp_url))
     except SignatureError:
         raise
     except TimestampRequestError as exc:
