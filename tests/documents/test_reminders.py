@@ -139,6 +139,19 @@ async def test_a_slot_missed_for_longer_than_the_grace_is_skipped(store: Store) 
     assert len(deliver.sent) == 1
 
 
+async def test_no_reminders_on_days_off(store: Store) -> None:
+    deliver = Recorder()
+    source = FixedSource([Digest("hangntm@mic.gov.vn", [line()])])
+    svc = service(store, deliver, source)
+    assert (await svc.run_due(at("2025-03-08 08:00"))).slots == []  # a Saturday
+    assert (await svc.run_due(at("2025-03-09 13:30"))).slots == []  # a Sunday
+    assert (await svc.run_due(at("2025-03-10 08:00"))).slots == ["08:00"]  # Monday
+    weekend = service(store, deliver, source, weekdays=[6, 7])
+    assert (await weekend.run_due(at("2025-03-08 13:30"))).slots == ["13:30"]
+    with pytest.raises(ReminderConfigError):
+        service(store, deliver, source, weekdays=[0])
+
+
 async def test_nothing_to_say_sends_nothing(store: Store) -> None:
     deliver = Recorder()
     source = FixedSource([Digest("hangntm@mic.gov.vn", []), Digest("ductv@mic.gov.vn", [])])

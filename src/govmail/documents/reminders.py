@@ -241,7 +241,8 @@ class SlotRun:
 
 class ReminderService:
     """Background service "reminders". ``deliver`` is ``Pipeline.deliver``; ``sources``
-    are asked for digests at each slot and their answers merged per recipient."""
+    are asked for digests at each slot and their answers merged per recipient. Slots fall
+    on ``weekdays`` only (Monday to Friday by default; public holidays are not known)."""
 
     name = "reminders"
 
@@ -253,6 +254,7 @@ class ReminderService:
         *,
         times: Sequence[str] = ("08:00", "13:30"),
         timezone: str = "Asia/Ho_Chi_Minh",
+        weekdays: Sequence[int] = (1, 2, 3, 4, 5),
         grace: timedelta = timedelta(hours=3),
         clock: Clock = utcnow,
     ) -> None:
@@ -260,6 +262,9 @@ class ReminderService:
         self.deliver = deliver
         self.sources = list(sources)
         self.slots = parse_slots(times)
+        if not set(weekdays) <= set(range(1, 8)):
+            raise ReminderConfigError(f"weekdays must be ISO day numbers 1-7, not {weekdays!r}")
+        self.weekdays = frozenset(weekdays)
         try:
             self.tz = ZoneInfo(timezone)
         except (KeyError, ValueError) as exc:
@@ -282,11 +287,14 @@ class ReminderService:
         return self._task is not None and not self._task.done()
 
     def due_slots(self, now: datetime, done: dict[str, datetime]) -> dict[str, datetime]:
-        """Slots whose latest instant is within ``grace`` before ``now`` and not done."""
+        """Slots whose latest instant is on a working day (``weekdays``, ISO numbers),
+        within ``grace`` before ``now``, and not done yet."""
         return {
             slot: instant
             for slot, instant in latest_slots(now, self.slots, self.tz).items()
-            if now - instant <= self.grace and (slot not in done or done[slot] < instant)
+            if now - instant <= self.grace
+            and instant.astimezone(self.tz).isoweekday() in self.weekdays
+            and (slot not in done or done[slot] < instant)
         }
 
     async def run_due(self, now: datetime | None = None) -> SlotRun:
