@@ -19,6 +19,8 @@ from govmail.delivery.signing import DomainSigner
 from govmail.delivery.vacation import VacationResponder
 from govmail.directory.login_guard import LoginGuard
 from govmail.directory.service import Directory
+from govmail.documents.meetings import MeetingReplies
+from govmail.documents.reminders import MailboxEdxmlSource, ReminderService
 from govmail.documents.service import DocumentService
 from govmail.i18n import set_default_language
 from govmail.logging_setup import configure_logging
@@ -57,6 +59,7 @@ class App:
         self.documents = DocumentService(
             self.store, self.directory, settings, lambda: self.pipeline
         )
+        self.meeting_replies = MeetingReplies(self.store)
         self.pipeline = Pipeline(
             settings,
             self.directory,
@@ -68,6 +71,18 @@ class App:
             after_delivery=[self.vacation, self.ops.archive, self.documents.after_delivery],
         )
         self.queue = QueueService(self.store, settings, self.pipeline, resolver=self.resolver)
+        docs = settings.documents
+        self.reminders = ReminderService(
+            self.store,
+            lambda env, raw: self.pipeline.deliver(env, raw),
+            [
+                MailboxEdxmlSource(
+                    self.store, timezone=settings.general.timezone, web_url=docs.web_url or None
+                )
+            ],
+            times=docs.reminder_times,
+            timezone=settings.general.timezone,
+        )
         self.pipeline.on_queued = self.queue.wake
         self.mailstore = MailStore(
             self.store, self.committer, self.events, settings.limits.max_message_size
@@ -123,6 +138,7 @@ class App:
         return [
             self.committer,
             self.queue,
+            self.reminders,
             smtp("mx", ls.smtp_port),
             smtp("submission", ls.submission_port),
             smtp("submissions", ls.submissions_port),
@@ -174,5 +190,6 @@ class App:
 def serve(settings: Settings) -> None:
     configure_logging(settings)
     import sys
+
     sys.setswitchinterval(0.0005)
     asyncio.run(App(settings).run_forever())

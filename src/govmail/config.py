@@ -395,9 +395,33 @@ class ArchiveSettings(_Section):
 class MonitoringSettings(_Section):
     metrics_token: str = Field(
         "",
-        description="Bearer token for /metrics and /ops/* from other hosts; empty: "
-        "loopback only.",
+        description="Bearer token for /metrics and /ops/* from other hosts; empty: loopback only.",
     )
+
+
+class DocumentSettings(_Section):
+    reminder_times: list[str] = Field(
+        ["08:00", "13:30"],
+        description="Local times (general.timezone) of the reminder digests, HH:MM, "
+        "Monday to Friday.",
+    )
+    trust_anchors: list[Path] = Field(
+        [], description="PEM files of the root certificates trusted for document signatures."
+    )
+    timestamp_url: str = Field(
+        "", description="RFC 3161 time-stamping server for PAdES B-T signatures (empty: B-B)."
+    )
+    web_url: str = Field(
+        "", description="Public base URL of the web doors, used for links in reminders."
+    )
+
+    @field_validator("reminder_times")
+    @classmethod
+    def _times(cls, v: list[str]) -> list[str]:
+        for t in v:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t):
+                raise ValueError(f"'{t}' is not a time HH:MM")
+        return v
 
 
 class Settings(BaseSettings):
@@ -420,6 +444,7 @@ class Settings(BaseSettings):
     directory: DirectorySettings = Field(default_factory=DirectorySettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
     spam: SpamSettings = Field(default_factory=SpamSettings)
     antivirus: AntivirusSettings = Field(default_factory=AntivirusSettings)
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings)

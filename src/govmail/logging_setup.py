@@ -42,7 +42,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.general.log_level)
-    for noisy in ("alembic", "uvicorn.error", "aiosqlite"):
+    for noisy in ("alembic", "uvicorn.error", "aiosqlite", "pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # aiosmtpd logs every connection and warns about our own (deliberate) AUTH/TLS set-up.
     logging.getLogger("mail.log").setLevel(max(logging.ERROR, root.level))
