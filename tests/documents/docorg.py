@@ -4,6 +4,7 @@ real pipeline (no network listeners), the seed "Nơi nhận" blocks, and test fi
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -189,3 +190,37 @@ async def docenv_sqlite(settings: Settings) -> AsyncIterator[DocEnv]:
         await env.pipeline.wait_background()
         await committer.stop()
         await store.close()
+
+
+@functools.cache
+def signed_pdf() -> bytes:
+    """The test PDF signed twice, as Decree 30 wants: the person, then the agency seal.
+    Blocking: from async code call it through ``asyncio.to_thread``."""
+    from tests.documents.pki import make_pki
+
+    from govmail.documents.signatures import sign_pdf
+
+    pki = make_pki()
+    once = sign_pdf(
+        pdf(),
+        key_pem=pki.person.key_pem,
+        cert_pem=pki.person.cert_pem,
+        reason="Ký ban hành",
+        field_name="nguoi_ky",
+    )
+    return sign_pdf(
+        once,
+        key_pem=pki.seal.key_pem,
+        cert_pem=pki.seal.cert_pem,
+        reason="Văn thư đóng dấu",
+        field_name="co_quan",
+    )
+
+
+def trust_test_root(settings: Settings) -> None:
+    """Install the test CA as a trusted root of the installation."""
+    from tests.documents.pki import make_pki
+
+    folder = settings.data_dir / "documents" / "trust"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test-root.pem").write_bytes(make_pki().root_pem)

@@ -672,7 +672,6 @@ class Incoming:
                 code=code,
                 description=text,
                 staff=staff,
-                auth_user=actor,
             )
             await self._status_event(doc, code, actor, sent.reason if not sent.ok else "")
         return doc

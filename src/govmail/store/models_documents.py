@@ -52,6 +52,9 @@ class OutgoingDocument(Base):
         UniqueConstraint(
             "agency_id", "register", "year", "number", name="uq_outgoing_document_number"
         ),
+        # Classified documents have their own series (Điều 15.2), so "01/BC-BTTTT" can be
+        # both a classified and an ordinary document of the same day: unique per register.
+        UniqueConstraint("register", "doc_uid", name="uq_outgoing_document_doc_uid"),
         Index("ix_outgoing_document_agency_issued", "agency_id", "issued_on"),
     )
 
@@ -65,7 +68,7 @@ class OutgoingDocument(Base):
     number: Mapped[int] = mapped_column(Integer)
     number_text: Mapped[str] = mapped_column(String(11))  # CodeNumber, "05"
     notation: Mapped[str] = mapped_column(String(30))  # CodeNotation, "BC-BTTTT"
-    doc_uid: Mapped[str] = mapped_column(String(200), unique=True)
+    doc_uid: Mapped[str] = mapped_column(String(200), index=True)  # edXML DocumentId
     type_no: Mapped[int] = mapped_column(Integer)
     type_name: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(1000))

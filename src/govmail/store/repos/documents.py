@@ -79,8 +79,11 @@ class DocumentsRepo:
         return await self.s.get(OutgoingDocument, document_id)
 
     async def outgoing_by_uid(self, doc_uid: str) -> OutgoingDocument | None:
+        """The document a DocumentId names (classified ones never travel: not them)."""
         return await self.s.scalar(
-            select(OutgoingDocument).where(OutgoingDocument.doc_uid == doc_uid)
+            select(OutgoingDocument).where(
+                OutgoingDocument.doc_uid == doc_uid, OutgoingDocument.confidentiality == ""
+            )
         )
 
     async def outgoing_list(

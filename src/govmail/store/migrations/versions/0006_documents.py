@@ -106,13 +106,16 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "agency_id", "register", "year", "number", name="uq_outgoing_document_number"
         ),
-        sa.UniqueConstraint("doc_uid", name=op.f("uq_outgoing_document_doc_uid")),
+        sa.UniqueConstraint("register", "doc_uid", name="uq_outgoing_document_doc_uid"),
     )
     op.create_index(
         "ix_outgoing_document_agency_issued",
         "outgoing_document",
         ["agency_id", "issued_on"],
         unique=False,
+    )
+    op.create_index(
+        op.f("ix_outgoing_document_doc_uid"), "outgoing_document", ["doc_uid"], unique=False
     )
     op.create_index(
         op.f("ix_outgoing_document_mailbox_id"), "outgoing_document", ["mailbox_id"], unique=False
