@@ -18,6 +18,7 @@ from govmail.cli import (
     mailbox_cmd,
     ops_cmd,
     queue_cmd,
+    report_cmd,
     server_cmd,
 )
 from govmail.cli.output import fail
@@ -59,6 +60,7 @@ app.add_typer(group_cmd.app, name="group")
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dkim_cmd.app, name="dkim")
 app.add_typer(queue_cmd.app, name="queue")
+app.add_typer(report_cmd.app, name="report")
 ops_cmd.register(app)
 
 

@@ -191,7 +191,9 @@ def to_xlsx(report: Report, lang: str | None = None, timezone: str = "Asia/Ho_Ch
     for ind, groups in report.averages.items():
         for group, (mean, n) in groups.items():
             ws.cell(row=r, column=1, value=INDICATORS[ind].title(lang))
-            ws.cell(row=r, column=2, value=t(f"reports.group.{group}.short", lang))
+            # The short class names ("Tỉnh, TP"): a row here must not look like a header
+            # ("Tỉnh, thành phố …") to ``report import``, which skips this sheet.
+            ws.cell(row=r, column=2, value=t(f"reports.group.{group}.tiny", lang))
             ws.cell(row=r, column=3, value=round(mean, 1) if mean is not None else None)
             ws.cell(row=r, column=4, value=n)
             r += 1
@@ -522,3 +524,75 @@ def write_export(
         path.write_bytes(to_pdf(report, lang, **kw))  # type: ignore[arg-type]
     else:
         raise ValueError(f"unknown export format {fmt!r}")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def to_dict(report: Report, lang: str | None = None) -> dict[str, object]:
+    """The report as JSON-friendly data (the API and ``--json``)."""
+    lang = lang or report.lang
+
+    def figure(fig: Figure) -> dict[str, object]:
+        return {
+            "status": fig.status,
+            "value": round(fig.value, 4) if fig.value is not None else None,
+            "numerator": fig.numerator,
+            "denominator": fig.denominator,
+            "text": cell_text(fig, lang),
+            "note": fig.note,
+            "source": fig.source,
+            "problems": [p.text(lang) for p in fig.problems],
+        }
+
+    return {
+        "title": report.title(lang),
+        "period": {
+            "label": report.period.label,
+            "start": report.period.start.isoformat(),
+            "end": report.period.end.isoformat(),
+        },
+        "scope": {"name": report.scope_name, "code": report.scope_code},
+        "rule": {
+            "min_days": report.rule.min_days,
+            "window": report.rule.window,
+            "days": [d.isoformat() for d in report.window],
+        },
+        "tables": [
+            {
+                "number": tb.number,
+                "key": tb.key,
+                "indicator": tb.indicator.key,
+                "group": tb.group,
+                "title": tb.title(lang),
+                "average": round(tb.average, 4) if tb.average is not None else None,
+                "average_n": tb.average_n,
+                "total": figure(tb.total) if tb.total is not None else None,
+                "rows": [
+                    {
+                        "rank": r.rank,
+                        "stt": r.stt,
+                        "agency": r.subject.name,
+                        "code": r.subject.code,
+                        "agency_id": r.subject.agency_id,
+                        **figure(r.figure),
+                    }
+                    for r in tb.rows
+                ],
+            }
+            for tb in report.tables
+        ],
+        "activity": {
+            group: [{"agency": a.subject.name, "code": a.subject.code, **a.values} for a in rows]
+            for group, rows in report.activity.items()
+        },
+        "daily": [{"day": d.isoformat(), **v} for d, v in sorted(report.daily.items())],
+        "documents_by_type": [
+            {"type": k, "channel": c, "count": n} for k, c, n in report.documents_by_type
+        ],
+        "refusals_by_check": [{"check": c, "count": n} for c, n in report.refusals_by_check],
+        "problems": [
+            {"key": p.key, "severity": p.severity, "text": p.text(lang)} for p in report.problems
+        ],
+        "generated_at": report.generated_at.isoformat(),
+    }

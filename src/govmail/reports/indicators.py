@@ -256,7 +256,7 @@ class PeriodData:
     moves: list[AgencyMove]
 
     def subtree(self, agency_id: int) -> list[int]:
-        """The agency and its units that existed and were active in the period."""
+        """The agency and its active units."""
         out: list[int] = []
         stack = [agency_id]
         while stack:

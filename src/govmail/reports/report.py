@@ -147,8 +147,10 @@ async def load_period_data(
         step("settings")
         at = period.end_instant(timezone)
         agencies: dict[int, Any] = {}
+        # Every active agency: its creation in govmail is not its founding (self-reported
+        # figures of earlier years belong to agencies entered later).
         for a in await repo.agency_rows():
-            if a.active and a.created_at <= at:
+            if a.active:
                 agencies[a.id] = a
         children: dict[int | None, list[int]] = {}
         for a in agencies.values():

@@ -61,7 +61,14 @@ _HEADER_ORDER = (
     "mailbox_share",
     "electronic_document_share",
 )
-NOT_REPORTED = {"chua bao cao", "not reported", "khong bao cao", "chua co so lieu"}
+NOT_REPORTED = {
+    "chua bao cao",
+    "not reported",
+    "khong bao cao",
+    "chua co so lieu",
+    "khong tinh duoc",
+    "not computed",
+}
 QUALITATIVE = {
     "chua co he thong thu dien tu",
     "con han che",
@@ -253,7 +260,7 @@ def parse_tables(
                 issues.append(ImportIssue("no_header", {"sheet": sheet.name}, "warning"))
             continue
         if not lay.values:
-            issues.append(ImportIssue("no_indicator", {"sheet": sheet.name}, sheet=sheet.name))
+            issues.append(ImportIssue("no_indicator", {"sheet": sheet.name}, "warning"))
             continue
         tables += 1
         seen_data = False
@@ -336,6 +343,7 @@ def parse_tables(
 class AgencyIndex:
     by_code: dict[str, AgencyRow]
     by_key: dict[str, list[AgencyRow]]
+    by_id: dict[int, AgencyRow]
 
     @classmethod
     def of(cls, rows: Sequence[AgencyRow]) -> AgencyIndex:
@@ -351,7 +359,7 @@ class AgencyIndex:
                 keys.add(name_key(a.place))
             for k in keys - {""}:
                 by_key.setdefault(k, []).append(a)
-        return cls(by_code, by_key)
+        return cls(by_code, by_key, {a.id: a for a in rows})
 
     def find(self, name: str, group: str | None) -> AgencyRow | None:
         hits = self.by_key.get(name_key(name), [])
