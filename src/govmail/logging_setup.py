@@ -13,12 +13,22 @@ _STD = set(vars(logging.makeLogRecord({}))) | {"asctime", "color_message", "mess
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, this server's host name and
+    process id (several nodes or processes feed one collector), then the record's extras
+    (queue_id, service, account, check…)."""
+
+    def __init__(self, host: str = "") -> None:
+        super().__init__()
+        self.host = host
+
     def format(self, record: logging.LogRecord) -> str:
         out = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "host": self.host,
+            "pid": record.process,
         }
         out.update({k: v for k, v in vars(record).items() if k not in _STD and k != "message"})
         if record.exc_info:
@@ -36,7 +46,7 @@ class TextFormatter(logging.Formatter):
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if settings.general.log_format == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(settings.general.hostname))
     else:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

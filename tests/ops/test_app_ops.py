@@ -153,3 +153,19 @@ def test_metrics_access_rule() -> None:
     assert not allowed(req("192.0.2.9", "Bearer x"), "")  # type: ignore[arg-type]
     assert allowed(req("192.0.2.9", "Bearer tok"), "tok")  # type: ignore[arg-type]
     assert not allowed(req("192.0.2.9", "Bearer tok2"), "tok")  # type: ignore[arg-type]
+
+
+def test_json_log_lines_carry_host_pid_and_extras() -> None:
+    import json
+    import logging
+    import os
+
+    from govmail.logging_setup import JsonFormatter
+
+    rec = logging.LogRecord("govmail.backup", logging.INFO, __file__, 1, "backup done", None,
+                            None)
+    rec.snapshot = "20261125T020000Z"
+    line = json.loads(JsonFormatter("mail.mic.gov.vn").format(rec))
+    assert line["host"] == "mail.mic.gov.vn" and line["pid"] == os.getpid()
+    assert line["msg"] == "backup done" and line["snapshot"] == "20261125T020000Z"
+    assert line["level"] == "info" and line["logger"] == "govmail.backup"
