@@ -29,6 +29,7 @@ from govmail.policy.base import PolicyCheck
 from govmail.policy.identity import SenderIdentityCheck
 from govmail.policy.sender_auth import SenderAuthCheck
 from govmail.ratelimit import ConnectionCounter, WindowLimiter
+from govmail.reports.usage import UsageRecorder
 from govmail.services import Service
 from govmail.store.db import Store
 from govmail.tlscert import server_context
@@ -50,6 +51,8 @@ class App:
         self.events = MailEvents()
         self.committer = GroupCommitter(self.store)
         self.guard = LoginGuard(settings.auth)
+        self.usage = UsageRecorder(self.store, settings.general.timezone)
+        self.guard.on_login = self.usage.on_login
         q = settings.queue
         self.resolver = Resolver(q.dns_servers or None, q.dns_port)
         self.filters = MailFilters(self.store)
@@ -68,7 +71,12 @@ class App:
             self._policy_checks(),
             signer=DomainSigner(self.store),
             routers=[self.filters],
-            after_delivery=[self.vacation, self.ops.archive, self.documents.after_delivery],
+            after_delivery=[
+                self.vacation,
+                self.ops.archive,
+                self.documents.after_delivery,
+                self.usage.after_delivery,
+            ],
         )
         self.queue = QueueService(self.store, settings, self.pipeline, resolver=self.resolver)
         docs = settings.documents
@@ -137,6 +145,7 @@ class App:
 
         return [
             self.committer,
+            self.usage,
             self.queue,
             self.reminders,
             smtp("mx", ls.smtp_port),
