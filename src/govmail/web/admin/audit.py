@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from starlette.responses import Response
 
@@ -29,6 +30,25 @@ def _day(w: WebRequest, text: str, *, end: bool = False) -> datetime | None:
     if end:
         day += timedelta(days=1)
     return datetime.combine(day, time(0, 0), tzinfo=w.state.renderer.tz)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """What an entry changed: ``key: old → new`` for the keys that differ; a creation or
+    a removal lists its values."""
+    if before and after:
+        keys = [
+            k for k in {**before, **after} if k != "updated_at" and before.get(k) != after.get(k)
+        ]
+        return [f"{k}: {_short(before.get(k))} → {_short(after.get(k))}" for k in keys]
+    side, mark = (after, "+") if after else (before, "−")
+    if not side:
+        return []
+    return [f"{mark} {k}: {_short(v)}" for k, v in side.items() if v not in (None, "", [], {})]
 
 
 @router.get("/admin/audit", roles=ADMIN_ROLES)
@@ -57,14 +77,7 @@ async def audit_page(w: WebRequest) -> Response:
             offset=p.offset,
         )
     p = p.probed(len(rows))
-    entries = [
-        {
-            "e": e,
-            "before": json.dumps(e.before, ensure_ascii=False) if e.before else "",
-            "after": json.dumps(e.after, ensure_ascii=False) if e.after else "",
-        }
-        for e in rows[: p.size]
-    ]
+    entries = [{"e": e, "changes": changes(e.before, e.after)} for e in rows[: p.size]]
     return await render(
         w,
         "admin/audit.html",
