@@ -13,6 +13,7 @@ from govmail.cli import (
     demo_cmd,
     directory_cmd,
     dkim_cmd,
+    document_cmd,
     domain_cmd,
     group_cmd,
     mailbox_cmd,
@@ -61,6 +62,7 @@ app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(dkim_cmd.app, name="dkim")
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(document_cmd.app, name="document")
 ops_cmd.register(app)
 
 
