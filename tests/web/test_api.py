@@ -278,6 +278,11 @@ async def test_directory_management_through_the_api(org: App, admin_api: Api) ->
     assert r.json()["position"] == "Phó Chánh Văn phòng"
     assert r.json()["quota_bytes"] == 500 * 1024 * 1024
     assert_problem(await admin_api.patch(f"/mailboxes/{address}", {"status": "x"}), 422)
+    r = await admin_api.patch(f"/mailboxes/{address}", {"public_fields": ["phone", "address"]})
+    assert r.json()["public_fields"] == ["full_name", "address", "phone"] and r.json()["listed"]
+    assert_problem(
+        await admin_api.patch(f"/mailboxes/{address}", {"public_fields": ["password_hash"]}), 422
+    )
 
     assert (await admin_api.post(f"/mailboxes/{address}/suspend")).json()["status"] == "suspended"
     assert_problem(
@@ -296,6 +301,7 @@ async def test_directory_management_through_the_api(org: App, admin_api: Api) ->
         "mailbox.add",
         "mailbox.update",
         "mailbox.quota",
+        "mailbox.listing",
         "mailbox.suspend",
         "mailbox.reactivate",
         "mailbox.transfer",

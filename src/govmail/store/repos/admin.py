@@ -162,7 +162,7 @@ class AdminRepo:
             .where(Mailbox.agency_id.in_(list(agency_ids)), Mailbox.status != "archived")
             .group_by(Mailbox.agency_id)
         )
-        return {int(a): int(n) for a, n in rows.all()}
+        return {int(a): int(n) for a, n in rows.all() if a is not None}
 
     async def profile(self, agency_id: int) -> AgencyProfile | None:
         return await self.s.get(AgencyProfile, agency_id)

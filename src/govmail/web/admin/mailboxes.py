@@ -266,11 +266,12 @@ async def listing(w: WebRequest) -> Response:
     fields = w.form_list("field")
 
     async def do(ops: DirectoryOps, _sc: Scope, m: Mailbox) -> None:
+        # The requirement first: lifting it lets "listed" be unticked in the same form.
+        required = w.form_list("required_field")
+        await require_listing(ops, m, required if w.form_str("required") == "1" else None)
         await set_listing(
             ops, m, listed=w.form_str("listed") == "1", fields=fields, by_person=False
         )
-        required = w.form_list("required_field")
-        await require_listing(ops, m, required if w.form_str("required") == "1" else None)
 
     return await _on_mailbox("mailbox.listing", do)(w)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from govmail.directory.export import PUBLIC_FIELDS
 from govmail.directory.service import DirectoryOps
 from govmail.mail.textfold import fold
 from govmail.store.models import Agency, Group, Mailbox
@@ -19,6 +20,7 @@ from govmail.web.admin.mailboxes import matches
 from govmail.web.admin.scope import OutOfScope
 from govmail.web.api.base import ApiRequest, ApiRouter, ok
 from govmail.web.api.problems import ApiProblem
+from govmail.web.directory_public.listing import set_listing
 
 router = ApiRouter()
 READ, WRITE = "directory:read", "directory:write"
@@ -267,18 +269,33 @@ async def create_mailbox(a: ApiRequest) -> Response:
 @router.patch("/mailboxes/{address}", needs=WRITE)
 async def update_mailbox(a: ApiRequest) -> Response:
     data = await a.json()
-    unknown = set(data) - {"full_name", "position", "phone", "listed", "quota_mb"}
+    unknown = set(data) - {"full_name", "position", "phone", "listed", "public_fields", "quota_mb"}
     if unknown:
         raise ApiProblem(422, "unknown_fields", fields=", ".join(sorted(unknown)))
+    fields = data.get("public_fields")
+    if fields is not None and (
+        not isinstance(fields, list) or any(f not in PUBLIC_FIELDS for f in fields)
+    ):
+        raise ApiProblem(
+            422, "field_type", field="public_fields", type="[" + "|".join(PUBLIC_FIELDS) + "]"
+        )
     async with a.core.directory.ops(a.actor()) as ops:
         m = await _scoped_mailbox(ops, a, "mailbox.update")
-        if data.keys() & {"full_name", "position", "phone", "listed"}:
+        if data.keys() & {"full_name", "position", "phone"}:
             await ops.update_person(
                 m.address,
                 full_name=_str(data, "full_name") if "full_name" in data else None,
                 position=(_str(data, "position") or "") if "position" in data else None,
                 phone=(_str(data, "phone") or "") if "phone" in data else None,
-                listed=_bool(data, "listed"),
+            )
+        if "listed" in data or fields is not None:
+            listed = _bool(data, "listed")
+            await set_listing(
+                ops,
+                m,
+                listed=m.listed if listed is None else listed,
+                fields=(m.public_fields or []) if fields is None else fields,
+                by_person=False,
             )
         quota = _int(data, "quota_mb")
         if quota is not None:

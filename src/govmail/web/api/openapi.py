@@ -217,6 +217,11 @@ SCHEMAS: dict[str, Any] = {
             "position": STR,
             "phone": STR,
             "listed": BOOL,
+            "public_fields": {
+                "type": "array",
+                "description": "What the public directory shows (full_name always)",
+                "items": {"type": "string", "enum": ["full_name", "position", "address", "phone"]},
+            },
             "quota_mb": {"type": "integer", "minimum": 0},
         },
     },
