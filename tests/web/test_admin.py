@@ -594,20 +594,27 @@ async def test_hr_import_of_an_xlsx_file_and_bad_files(org: App, quantri: WebCli
 async def test_an_agency_admins_import_refuses_rows_outside_its_subtree(
     org: App, tam: WebClient
 ) -> None:
-    data = hr_csv(
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["Mã cán bộ", "Họ và tên", "Đơn vị", "Địa chỉ thư"])
+    writer.writerows(
         [
-            ["PY-200", "Lương Thị Hoa", SO_TTTT, "", ""],
-            ["MIC-9", "Người Bộ Khác", MIC, "", ""],
+            ["PY-200", "Lương Thị Hoa", SO_TTTT, ""],
+            ["MIC-9", "Người Bộ Khác", MIC, ""],
+            ["PY-201", "Mạc Văn Khoa", SO_TTTT, "khoa@mic.gov.vn"],
         ]
     )
-    r = await upload(tam, "py.csv", data, "apply")
+    r = await upload(tam, "py.csv", buf.getvalue().encode(), "apply")
     assert r.status_code == 200
     assert "Đơn vị 000.00.00.G14 nằm ngoài phạm vi" in r.text
+    assert "Địa chỉ khoa@mic.gov.vn thuộc tên miền của cơ quan khác." in r.text
     assert (await mailbox(org, "hoalt@phuyen.gov.vn")).agency_id == await agency_id(org, SO_TTTT)
     async with org.store.read() as tx:
         assert await tx.directory.mailbox_by_staff_id("MIC-9") is None
     refused = await audit_actions(org, action="admin.refused", actor=TAM)
-    assert refused[0].object_type == "hr_import" and refused[0].after["rows"] == [3]
+    assert refused[0].object_type == "hr_import" and refused[0].after["rows"] == [3, 4]
+    async with org.store.read() as tx:
+        assert await tx.directory.mailbox_by_staff_id("PY-201") is None
 
 
 async def test_an_oversized_upload_gets_413_and_stores_nothing(

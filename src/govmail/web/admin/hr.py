@@ -105,6 +105,11 @@ async def _scoped(
                 and not await sc.covers_mailbox(ops.tx, existing)
             ):
                 reason = w.t("web.admin.import.person_outside", address=existing.address)
+            if reason is None and r.email and "@" in r.email:
+                domain = await ops.repo.domain_by_name(r.email.rsplit("@", 1)[1])
+                allowed = await sc.domain_ids(ops)
+                if domain is not None and allowed is not None and domain.id not in allowed:
+                    reason = w.t("web.admin.import.domain_outside", address=r.email)
             if reason is None:
                 keep.append(r)
             else:
