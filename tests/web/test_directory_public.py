@@ -136,6 +136,7 @@ async def test_exports_for_the_portal(org: App, web: WebClient) -> None:
 @both
 async def test_a_person_chooses_what_the_directory_shows(org: App, web: WebClient) -> None:
     hang = await logged_in(org, HANG)
+    assert 'href="/settings/directory"' in (await hang.get("/settings")).text
     r = await hang.get("/settings/directory")
     assert r.status_code == 200 and "Hiện tôi trên danh bạ công khai" in r.text
     r = await hang.post_form(
