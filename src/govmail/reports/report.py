@@ -58,6 +58,9 @@ class ReportError(Exception):
         self.params = params
         super().__init__(t(f"reports.error.{key}", **params))
 
+    def message(self, lang: str) -> str:
+        return t(f"reports.error.{self.key}", lang, **self.params)
+
 
 @dataclass(frozen=True, slots=True)
 class ReportSettings:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -466,6 +465,8 @@ async def import_figures(
     dry_run: bool = False,
     actor: str = "cli",
     source_name: str | None = None,
+    audit_source: str = "cli",
+    remote_addr: str | None = None,
 ) -> ImportResult:
     """Read ``path``, match its agencies, and (unless ``dry_run``) store its figures for
     ``period``, replacing earlier figures of the same period, indicator and agency.
@@ -502,7 +503,8 @@ async def import_figures(
         result.added, result.replaced = await repo.put_self_figures(rows)
         await tx.audit.record(
             actor=actor,
-            source="cli" if actor.startswith("cli") else "web",
+            source=audit_source,
+            remote_addr=remote_addr,
             action="report.import",
             object_type="report",
             object_id=f"{period.label}:{source}"[:320],
@@ -510,7 +512,3 @@ async def import_figures(
         )
     result.applied = True
     return result
-
-
-def first_day(d: date) -> date:
-    return d.replace(day=1)

@@ -46,8 +46,10 @@ ROUTE_MODULES = (
     "govmail.web.webmail.settings",
     "govmail.web.admin.routes",
     "govmail.web.directory_public.routes",
+    "govmail.web.reports",  # before the API: its /api/{rest} fallback answers 404
     "govmail.web.api.routes",
     "govmail.web.schedule",
+    "govmail.web.documents.routes",
 )
 # Multipart framing and the text fields around the attachments.
 FORM_OVERHEAD = 1024 * 1024
