@@ -537,3 +537,16 @@ async def test_the_cli_creates_lists_and_revokes_tokens(
     await api.close()
     created = await audit_actions(org, action="api_token.create")
     assert created[0].actor.startswith("cli:") and "secret" not in json.dumps(created[0].after)
+
+
+async def test_an_unexpected_failure_is_a_500_problem(
+    org: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(org.pipeline, "deliver", broken)
+    api = Api(org, await make_token(org, ["mail:send"], mailbox=HANG), lang="en")
+    body = assert_problem(await api.post("/messages", {"to": [DUC], "text": "x"}), 500, "server")
+    assert "disk on fire" not in body["detail"]
+    await api.close()

@@ -131,6 +131,9 @@ async def dispatch(request: Request, handler: ApiHandler, needs: str | None) -> 
         return problem_response(
             error_status(exc), "directory." + exc.key, a.lang, detail=exc.message(a.lang)
         )
+    except Exception:  # an API client gets problem+json even then
+        log.exception("api request failed", extra={"path": request.url.path})
+        return problem_response(500, "server", a.lang)
 
 
 async def _authenticate(a: ApiRequest, needs: str) -> None:
