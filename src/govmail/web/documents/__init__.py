@@ -1,0 +1,1 @@
+"""Official documents on the web: the clerk's registers and actions (routes.py)."""
