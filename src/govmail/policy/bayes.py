@@ -23,7 +23,6 @@ from govmail.store.repos.ops import OpsRepo
 
 log = logging.getLogger("govmail.spam.bayes")
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9'$%.-]{1,29}")
 _URL_HOST = re.compile(r"(?i)https?://([a-z0-9.-]{1,253})")
 MAX_TOKENS = 1500
 # Robinson's strength of the background belief and the belief itself.
@@ -32,25 +31,36 @@ _S, _X = 1.0, 0.5
 _MIN_STRENGTH = 0.1
 _MAX_DISCRIMINATORS = 150
 _COUNTS_TTL = 5.0
+# Token counts read from the store are kept in memory: most tokens recur from message to
+# message. The cache is emptied when this process learns and at least once a minute (so
+# what another process learnt shows), and never holds more than this many tokens.
+_TOKEN_CACHE_SECONDS = 60.0
+_TOKEN_CACHE_MAX = 200_000
+
+
+_PUNCT = ".,;:!?()[]{}<>\"'`*|/\\=+-_#~^&"
+_TEXT_LIMIT = 20_000
 
 
 def tokens_of(parsed: ParsedMessage, raw: bytes = b"") -> list[str]:
     """The distinct tokens of a message: words of the folded text and subject, the sender's
     domain and the host names of links."""
     out: dict[str, None] = {}
-    for w in _WORD.findall(fold(parsed.subject or "")):
-        out.setdefault("s:" + w.strip(".-"), None)
-    for w in _WORD.findall(parsed.text_for_search or ""):
-        w = w.strip(".-'")
-        if len(w) >= 2:
-            out.setdefault(w, None)
-        if len(out) >= MAX_TOKENS:
-            break
+    for w in fold(parsed.subject or "").split():
+        w = w.strip(_PUNCT)
+        if 2 <= len(w) <= 30:
+            out["s:" + w] = None
+    text = parsed.text_for_search or ""
+    for w in text[:_TEXT_LIMIT].split():
+        w = w.strip(_PUNCT)
+        if 2 <= len(w) <= 30 and "://" not in w:
+            out[w] = None
     if parsed.from_addr and "@" in parsed.from_addr:
-        out.setdefault("fd:" + parsed.from_addr.rsplit("@", 1)[1].lower(), None)
-    links = raw[:262144].decode("latin-1") + " " + (parsed.text_for_search or "")
-    for host in _URL_HOST.findall(links):
-        out.setdefault("u:" + host.lower()[-60:], None)
+        out["fd:" + parsed.from_addr.rsplit("@", 1)[1].lower()] = None
+    if "://" in text or b"://" in raw[:262144]:
+        links = raw[:262144].decode("latin-1") + " " + text
+        for host in _URL_HOST.findall(links):
+            out["u:" + host.lower()[-60:]] = None
     return [t[:64] for t in out][:MAX_TOKENS]
 
 
@@ -93,6 +103,8 @@ class BayesClassifier:
         self.min_messages = min_messages
         self._counts: tuple[int, int] | None = None
         self._counts_at = 0.0
+        self._tokens: dict[str, tuple[int, int]] = {}
+        self._tokens_at = 0.0
 
     async def counts(self) -> tuple[int, int]:
         now = time.monotonic()
@@ -111,14 +123,27 @@ class BayesClassifier:
         nspam, nham = await self.counts()
         if nspam < self.min_messages or nham < self.min_messages or not tokens:
             return None
-        async with self.store.read() as tx:
-            known = await OpsRepo(tx.session, self.store.dialect).bayes_tokens(tokens)
-        probs = [token_probability(sp, hm, nspam, nham) for sp, hm in known.values()]
+        known = await self._token_counts(tokens)
+        probs = [token_probability(sp, hm, nspam, nham) for sp, hm in known if sp or hm]
         strong = sorted(
             (p for p in probs if abs(p - 0.5) >= _MIN_STRENGTH),
             key=lambda p: -abs(p - 0.5),
         )[:_MAX_DISCRIMINATORS]
         return combine(strong)
+
+    async def _token_counts(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
+        now = time.monotonic()
+        cache = self._tokens
+        if now - self._tokens_at > _TOKEN_CACHE_SECONDS or len(cache) > _TOKEN_CACHE_MAX:
+            cache.clear()
+            self._tokens_at = now
+        missing = [t for t in tokens if t not in cache]
+        if missing:
+            async with self.store.read() as tx:
+                found = await OpsRepo(tx.session, self.store.dialect).bayes_tokens(missing)
+            for t in missing:
+                cache[t] = found.get(t, (0, 0))
+        return [cache[t] for t in tokens]
 
     async def learn(self, sha256: str, tokens: Iterable[str], label: str | None) -> bool:
         """Learn the message ``sha256`` as ``label`` ('spam', 'ham'; None forgets it).
@@ -139,6 +164,7 @@ class BayesClassifier:
                 )
             await repo.bayes_set_label(sha256, label)
         self._counts = None
+        self._tokens.clear()
         return True
 
     async def learn_raw(self, raw: bytes, label: str | None) -> bool:

@@ -111,7 +111,12 @@ def content_rules(ctx: MessageContext, score: Score) -> None:
     if hits:
         score.add("SPAM_PHRASES", min(4.0, 1.0 * hits))
     # Links in the raw source (plain bodies) and in the decoded text (base64, QP bodies).
-    found = set(_URL.findall(ctx.raw[:262144])) | set(_URL.findall(text.encode()))
+    head = ctx.raw[:262144]
+    found: set[bytes] = set()
+    if b"://" in head:
+        found |= set(_URL.findall(head))
+    if "://" in text:
+        found |= set(_URL.findall(text.encode()))
     hosts = [h.decode("latin-1").lower().strip("[]") for h in found]
     if any(_IP_HOST.match(h) for h in hosts):
         score.add("URL_IP_ADDRESS", 2.0)
