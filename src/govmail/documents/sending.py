@@ -327,13 +327,16 @@ class Outgoing:
         if not messages:
             raise DocumentError("documents.error.already_sent")
 
+        # Policy first, all or nothing: the messages differ only by their recipient, so the
+        # document checks run once on the first one with every recipient in its envelope.
         pipeline = core.pipeline
-        for _tg, _mid, raw in messages:  # policy first: all or nothing
-            env = self._mail_envelope(desk, [_tg["address"]])
-            chain = await run_chain(pipeline.checks, MessageContext(env, raw, parse_message(raw)))
-            if chain.action in (Action.REFUSE, Action.TEMPFAIL):
-                await self._refused(doc.id, desk, chain.final.reason)
-                raise DocumentRefused(chain.final.reason, chain.final.check)
+        checks = [c for c in pipeline.checks if c.name.startswith("document_")]
+        env = self._mail_envelope(desk, [tg["address"] for tg, _mid, _raw in messages])
+        first = messages[0][2]
+        chain = await run_chain(checks, MessageContext(env, first, parse_message(first)))
+        if chain.action in (Action.REFUSE, Action.TEMPFAIL):
+            await self._refused(doc.id, desk, chain.final.reason)
+            raise DocumentRefused(chain.final.reason, chain.final.check)
 
         outcomes: list[SendOutcome] = []
         for tg, message_id, raw in messages:
@@ -341,11 +344,12 @@ class Outgoing:
             try:
                 result = await pipeline.deliver(env, raw, save_sent_copy=False)
             except DeliveryRefused as exc:
-                outcomes.append(SendOutcome(tg["address"], False, exc.reason))
-                await self._record(doc.id, tg, None, exc.reason, None, delivered=False)
-                if exc.check.startswith("document_"):
+                if exc.check not in ("", "recipients") and not outcomes:
+                    # A policy refused the first message: it would refuse them all.
                     await self._refused(doc.id, desk, exc.reason)
                     raise DocumentRefused(exc.reason, exc.check) from None
+                outcomes.append(SendOutcome(tg["address"], False, exc.reason))
+                await self._record(doc.id, tg, None, exc.reason, None, delivered=False)
                 continue
             status = result.recipients[0] if result.recipients else None
             if status is not None and not status.ok:
