@@ -37,8 +37,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 
 from govmail.documents.model import (
     STATUS_CODES,
@@ -255,8 +255,8 @@ def build_document(env: DocumentEnvelope) -> bytes:
         w.leaf("Appendix", a)
     w.close("Appendixes")
     w.close("OtherInfo")
-    for r in env.response_for:
-        _response_for(w, r)
+    for answered in env.response_for:
+        _response_for(w, answered)
     w.leaf("SteeringType", env.steering_type)
     w.leaf("DocumentId", env.document_id)
     w.close("MessageHeader")
@@ -353,8 +353,8 @@ def _timestamp(value: str, name: str) -> datetime:
     if m is None:
         raise EnvelopeError("bad_date", f"{name}={value[:30]!r}")
     try:
-        parts = [int(g) for g in m.groups()]
-        return datetime(*parts, tzinfo=VN_TZ)  # type: ignore[misc]
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+        return datetime(y, mo, d, h, mi, sec, tzinfo=VN_TZ)
     except ValueError:
         raise EnvelopeError("bad_date", f"{name}={value[:30]!r}") from None
 
@@ -564,8 +564,8 @@ def _files(outer: ET.Element, env: ET.Element) -> list[FileRef]:
     manifest = None if body is None else _child(body, "edXMLManifest")
     refs: list[FileRef] = []
     seen: set[str] = set()
-    for ref in [] if manifest is None else _children(manifest, "Reference"):
-        href = ref.get(f"{{{XLINK_NS}}}href") or _text(ref, "ContentId")
+    for el in [] if manifest is None else _children(manifest, "Reference"):
+        href = el.get(f"{{{XLINK_NS}}}href") or _text(el, "ContentId")
         cid = _cid(href)
         if not cid:
             raise EnvelopeError("bad_reference", "Reference without cid:")
@@ -575,9 +575,9 @@ def _files(outer: ET.Element, env: ET.Element) -> list[FileRef]:
         refs.append(
             FileRef(
                 content_id=cid,
-                name=_safe_name(_text(ref, "AttachmentName")),
-                content_type=_text(ref, "ContentType").lower() or "application/octet-stream",
-                description=_text(ref, "Description"),
+                name=_safe_name(_text(el, "AttachmentName")),
+                content_type=_text(el, "ContentType").lower() or "application/octet-stream",
+                description=_text(el, "Description"),
             )
         )
         if len(refs) > MAX_FILES:

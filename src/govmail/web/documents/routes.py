@@ -137,7 +137,11 @@ async def _incoming_access(
 
 
 @router.get("/van-ban/den/{doc_id:int}")
-async def incoming_doc(w: WebRequest, *, error: str | None = None, status: int = 200) -> Response:
+async def incoming_doc(w: WebRequest) -> Response:
+    return await _incoming_page(w)
+
+
+async def _incoming_page(w: WebRequest, error: str | None = None, status: int = 200) -> Response:
     found = await _incoming_access(w, int(w.params["doc_id"]))
     if found is None:
         return w.error(404, "web.documents.not_found")
@@ -202,7 +206,7 @@ async def incoming_act(w: WebRequest) -> Response:
         else:
             return w.error(400, "web.error.bad_form")
     except DocumentError as exc:
-        return await incoming_doc(w, error=_error_text(w, exc), status=409)
+        return await _incoming_page(w, _error_text(w, exc), 409)
     return w.redirect(f"/van-ban/den/{doc_id}", flash="documents_saved")
 
 
