@@ -593,7 +593,27 @@ PATHS: dict[str, Any] = {
 }
 
 
+def other_paths() -> dict[str, Any]:
+    """The API paths that other web modules describe themselves: every module of
+    ``web.app.ROUTE_MODULES`` may define ``OPENAPI_PATHS`` (e.g. ``web.reports``)."""
+    import importlib
+
+    from govmail.web.app import ROUTE_MODULES
+
+    out: dict[str, Any] = {}
+    for name in ROUTE_MODULES:
+        extra = getattr(importlib.import_module(name), "OPENAPI_PATHS", None)
+        if extra:
+            out.update(extra)
+    return out
+
+
 def document(server_url: str = "/api/v1") -> dict[str, Any]:
+    paths = {**PATHS, **other_paths()}
+    tags = ["agencies", "mailboxes", "groups", "mail"]
+    for item in paths.values():
+        for operation in item.values():
+            tags.extend(t for t in operation.get("tags", ()) if t not in tags)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -607,13 +627,8 @@ def document(server_url: str = "/api/v1") -> dict[str, Any]:
             ),
         },
         "servers": [{"url": server_url}],
-        "tags": [
-            {"name": "agencies"},
-            {"name": "mailboxes"},
-            {"name": "groups"},
-            {"name": "mail"},
-        ],
-        "paths": PATHS,
+        "tags": [{"name": t} for t in tags],
+        "paths": paths,
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
