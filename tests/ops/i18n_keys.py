@@ -68,6 +68,9 @@ KEYS: dict[str, tuple[str, str]] = {
     "cli.ops.status_title": ("Tình trạng govmail", "govmail status"),
     "cli.ops.migrate_title": ("Kết quả chuyển thư", "Migration report"),
     "cli.ops.backups_title": ("Các lần sao lưu", "Backups"),
+    "cli.ops.backup_failed": ("Sao lưu không thành công", "Backup failed"),
+    "cli.ops.restore_failed": ("Không khôi phục được", "Restore refused"),
+    "cli.ops.verify_failed": ("Bản sao lưu có lỗi", "The backup is damaged"),
 }
 
 

@@ -91,7 +91,7 @@ def backup(ctx: typer.Context, target: TARGET = None) -> None:
         try:
             result = run(go)
         except BackupError as exc:
-            fail(str(exc))
+            fail(f"{t('cli.ops.backup_failed')}: {exc}")
             raise typer.Exit(1) from None
     ok(t("cli.ops.backup_done", snapshot=result.snapshot, messages=result.messages,
          copied=result.blobs_copied, size=_size(result.bytes_copied)))
@@ -108,7 +108,7 @@ def backup_verify(target: TARGET = None, snapshot: SNAPSHOT = None, as_json: JSO
     try:
         result = run(go)
     except RestoreError as exc:
-        fail(str(exc))
+        fail(f"{t('cli.ops.verify_failed')}: {exc}")
         raise typer.Exit(1) from None
     if as_json:
         emit_one({"snapshot": result.snapshot, "ok": result.ok, "messages": result.messages,
@@ -118,7 +118,7 @@ def backup_verify(target: TARGET = None, snapshot: SNAPSHOT = None, as_json: JSO
         ok(t("cli.ops.verify_done", snapshot=result.snapshot, messages=result.messages,
              blobs=result.blobs_checked))
     for p in result.problems:
-        fail(p)
+        fail(f"{t('cli.ops.verify_failed')}: {p}")
     if not result.ok:
         raise typer.Exit(1)
 
@@ -164,7 +164,7 @@ def restore(
                 Backups(settings).restore(target=target, snapshot=snapshot, progress=progress)
             )
         except RestoreError as exc:
-            fail(str(exc))
+            fail(f"{t('cli.ops.restore_failed')}: {exc}")
             raise typer.Exit(1) from None
     ok(t("cli.ops.restore_done", snapshot=name, messages=messages))
 

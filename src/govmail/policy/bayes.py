@@ -36,6 +36,9 @@ _COUNTS_TTL = 5.0
 # what another process learnt shows), and never holds more than this many tokens.
 _TOKEN_CACHE_SECONDS = 60.0
 _TOKEN_CACHE_MAX = 200_000
+# Up to this many tokens, the whole table is held in memory (reloaded when what was learnt
+# changes), so that scoring a message reads nothing from the store.
+_FULL_TABLE_MAX = 300_000
 
 
 _PUNCT = ".,;:!?()[]{}<>\"'`*|/\\=+-_#~^&"
@@ -51,7 +54,7 @@ def tokens_of(parsed: ParsedMessage, raw: bytes = b"") -> list[str]:
         if 2 <= len(w) <= 30:
             out["s:" + w] = None
     text = parsed.text_for_search or ""
-    for w in text[:_TEXT_LIMIT].split():
+    for w in dict.fromkeys(text[:_TEXT_LIMIT].split()):
         w = w.strip(_PUNCT)
         if 2 <= len(w) <= 30 and "://" not in w:
             out[w] = None
@@ -105,6 +108,9 @@ class BayesClassifier:
         self._counts_at = 0.0
         self._tokens: dict[str, tuple[int, int]] = {}
         self._tokens_at = 0.0
+        self._full: dict[str, tuple[int, int]] | None = None
+        self._full_version: tuple[int, int] | None = None
+        self._full_too_big_at = -1e9
 
     async def counts(self) -> tuple[int, int]:
         now = time.monotonic()
@@ -131,7 +137,24 @@ class BayesClassifier:
         )[:_MAX_DISCRIMINATORS]
         return combine(strong)
 
+    async def _load_full(self, version: tuple[int, int]) -> None:
+        now = time.monotonic()
+        if self._full_version == version or now - self._full_too_big_at < 600:
+            return
+        async with self.store.read() as tx:
+            table = await OpsRepo(tx.session, self.store.dialect).bayes_all_tokens(
+                _FULL_TABLE_MAX
+            )
+        if table is None:  # too many tokens: look them up message by message
+            self._full, self._full_version, self._full_too_big_at = None, None, now
+            return
+        self._full, self._full_version = table, version
+
     async def _token_counts(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
+        await self._load_full(await self.counts())
+        if self._full is not None:
+            full = self._full
+            return [full.get(t, (0, 0)) for t in tokens]
         now = time.monotonic()
         cache = self._tokens
         if now - self._tokens_at > _TOKEN_CACHE_SECONDS or len(cache) > _TOKEN_CACHE_MAX:
@@ -165,6 +188,7 @@ class BayesClassifier:
             await repo.bayes_set_label(sha256, label)
         self._counts = None
         self._tokens.clear()
+        self._full_version = None
         return True
 
     async def learn_raw(self, raw: bytes, label: str | None) -> bool:

@@ -54,6 +54,14 @@ class OpsRepo:
                 out[tok] = (int(sp), int(hm))
         return out
 
+    async def bayes_all_tokens(self, limit: int) -> dict[str, tuple[int, int]] | None:
+        """Every token's counts, or None when there are more than ``limit`` tokens."""
+        n = int(await self.s.scalar(select(func.count()).select_from(BayesToken)) or 0)
+        if n > limit:
+            return None
+        rows = await self.s.execute(select(BayesToken.token, BayesToken.spam, BayesToken.ham))
+        return {t: (int(sp), int(hm)) for t, sp, hm in rows.all()}
+
     async def bayes_label(self, sha256: str) -> str | None:
         return await self.s.scalar(
             select(BayesMessage.label).where(BayesMessage.sha256 == sha256)
