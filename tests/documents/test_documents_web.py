@@ -150,3 +150,85 @@ async def test_clerks_issue_send_register_and_follow_documents_on_the_web(server
     finally:
         for c in (web, other, outsider):
             await c.close()
+
+
+async def test_documents_over_the_api(server: App) -> None:
+    import base64
+
+    import httpx
+    from tests.web.conftest import base_url
+
+    from govmail.directory.base import Actor
+    from govmail.web.api.tokens import create_token
+
+    _mic_id, mic_clerk, mic_staff = await people(server, MIC)
+    _ict_id, ict_clerk, _ict_staff = await people(server, PY_ICT)
+
+    async def client(person: str) -> httpx.AsyncClient:
+        token = await create_token(
+            server.directory,
+            Actor("test", "cli"),
+            label="qlvb",
+            scopes=["mail:send", "mail:read"],
+            mailbox=person,
+        )
+        return httpx.AsyncClient(
+            base_url=base_url(server) + "/api/v1",
+            timeout=30,
+            headers={"authorization": f"Bearer {token.secret}"},
+        )
+
+    mic, ict, staff = await client(mic_clerk), await client(ict_clerk), await client(mic_staff)
+    try:
+        body = {
+            "agency_mailbox": MIC,
+            "type": "GM",
+            "subject": "Mời họp triển khai hệ thống",
+            "signer": {"name": "Nguyễn Minh Hồng", "position": "Thứ trưởng"},
+            "recipients": "- Sở TT&TT tỉnh Phú Yên;",
+            "files": [
+                {
+                    "filename": "gm.pdf",
+                    "content_type": "application/pdf",
+                    "data": base64.b64encode(pdf()).decode(),
+                }
+            ],
+        }
+        r = await mic.post(
+            "/documents/recipients", json={"agency_mailbox": MIC, "recipients": body["recipients"]}
+        )
+        assert r.status_code == 200 and r.json()["unresolved"] == []
+        r = await mic.post("/documents", json=body)
+        assert r.status_code == 201, r.text
+        created = r.json()
+        assert created["symbol"] == "01/GM-BTTTT" and created["sent"][0]["ok"]
+        await server.pipeline.wait_background()
+        r = await mic.get(f"/documents/outgoing/{created['id']}")
+        assert r.status_code == 200 and r.json()["recipients"][0]["state"] == "received"
+        assert (await staff.get(f"/documents/outgoing/{created['id']}")).status_code == 404
+        assert (await staff.post("/documents", json=body)).status_code == 422  # not a clerk
+
+        r = await ict.get("/documents/incoming", params={"mailbox": PY_ICT})
+        assert r.status_code == 200
+        (arrival,) = r.json()["documents"]
+        assert arrival["symbol"] == "01/GM-BTTTT" and arrival["files"][0]["name"] == "gm.pdf"
+        r = await ict.post(f"/documents/incoming/{arrival['id']}/refuse", json={})
+        assert r.status_code == 422  # a reason is required
+        r = await ict.post(
+            f"/documents/incoming/{arrival['id']}/refuse", json={"reason": "Trùng lịch"}
+        )
+        assert r.status_code == 200 and r.json()["status"] == "refused"
+        await server.pipeline.wait_background()
+        r = await mic.get("/documents/outgoing", params={"mailbox": MIC})
+        (listed,) = r.json()["documents"]
+        assert listed["recipients"][0]["state"] == "refused"
+        assert listed["recipients"][0]["status_text"] == "Trùng lịch"
+
+        r = await mic.post("/documents", json={**body, "recipients": "- ai@gmail.com;"})
+        assert r.status_code == 422 and "ai@gmail.com" in r.json()["detail"]
+        async with httpx.AsyncClient(base_url=base_url(server)) as anonymous:
+            r = await anonymous.get("/api/v1/documents/incoming")
+            assert r.status_code == 401
+    finally:
+        for c in (mic, ict, staff):
+            await c.aclose()

@@ -47,6 +47,7 @@ ROUTE_MODULES = (
     "govmail.web.admin.routes",
     "govmail.web.directory_public.routes",
     "govmail.web.reports",  # before the API: its /api/{rest} fallback answers 404
+    "govmail.web.documents.api",  # before the API: its /api/{rest} fallback answers 404
     "govmail.web.api.routes",
     "govmail.web.schedule",
     "govmail.web.documents.routes",
