@@ -235,3 +235,20 @@ async def test_sender_lists_cache_is_per_agency_set(sqlite_store: Store) -> None
     async with sqlite_store.write() as tx:
         await OpsRepo(tx.session, "sqlite").add_spam_entry(None, "block", "bad@x.example")
     assert await lists.entries([]) == [("block", "bad@x.example")]
+
+
+async def test_in_memory_token_table_follows_learning(sqlite_store: Store) -> None:
+    bayes = BayesClassifier(sqlite_store, 1)
+    spam, ham = _spam(7), _ham(7)
+    await bayes.learn_raw(spam, "spam")
+    await bayes.learn_raw(_spam(8), "spam")
+    await bayes.learn_raw(ham, "ham")
+    toks = tokens_of(parse_message(spam), spam)
+    p1 = await bayes.probability(toks)
+    assert bayes._full is not None and p1 is not None and p1 > 0.9
+    await bayes.learn_raw(spam, "ham")  # relabelled in memory and in the store alike
+    in_memory = [bayes._full.get(t, (0, 0)) for t in toks]
+    fresh = BayesClassifier(sqlite_store, 1)
+    await fresh.probability(toks)
+    assert fresh._full is not None
+    assert in_memory == [fresh._full.get(t, (0, 0)) for t in toks]

@@ -188,7 +188,14 @@ class BayesClassifier:
             await repo.bayes_set_label(sha256, label)
         self._counts = None
         self._tokens.clear()
-        self._full_version = None
+        if self._full is not None:
+            # Apply the same change in memory rather than reloading the whole table.
+            dspam = (label == "spam") - (before == "spam")
+            dham = (label == "ham") - (before == "ham")
+            for t in set(toks):
+                sp, hm = self._full.get(t, (0, 0))
+                self._full[t] = (max(sp + dspam, 0), max(hm + dham, 0))
+            self._full_version = await self.counts()
         return True
 
     async def learn_raw(self, raw: bytes, label: str | None) -> bool:
