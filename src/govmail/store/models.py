@@ -326,6 +326,25 @@ class ExpungedMessage(Base):
     modseq: Mapped[int] = mapped_column(BigInteger)
 
 
+# IMAP (migration 0003): a listing FETCH (flags, dates, sizes of thousands of messages)
+# reads this index alone instead of the wide message rows, which hold the metadata.
+Index(
+    "ix_message_imap_listing",
+    Message.folder_id,
+    Message.uid,
+    Message.modseq,
+    Message.seen,
+    Message.answered,
+    Message.flagged,
+    Message.deleted,
+    Message.draft,
+    Message.keywords,
+    Message.internal_date,
+    Message.size,
+    Message.blob_id,
+)
+
+
 class ImapMessageCache(Base):
     """IMAP wire forms of a message, cached on its first FETCH (migration 0003), so that
     later FETCHes of ENVELOPE, BODY, BODYSTRUCTURE and header fields read neither ``meta``

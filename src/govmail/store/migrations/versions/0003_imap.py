@@ -18,6 +18,25 @@ _PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    # A listing FETCH reads this index alone, not the wide message rows.
+    op.create_index(
+        "ix_message_imap_listing",
+        "message",
+        [
+            "folder_id",
+            "uid",
+            "modseq",
+            "seen",
+            "answered",
+            "flagged",
+            "deleted",
+            "draft",
+            "keywords",
+            "internal_date",
+            "size",
+            "blob_id",
+        ],
+    )
     op.create_table(
         "imap_message_cache",
         sa.Column("message_id", _PK, nullable=False),
@@ -77,3 +96,4 @@ def downgrade() -> None:
     with op.batch_alter_table("folder") as batch:
         batch.drop_column("imap_recent_uid")
     op.drop_table("imap_message_cache")
+    op.drop_index("ix_message_imap_listing", table_name="message")
