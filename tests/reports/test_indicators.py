@@ -180,3 +180,34 @@ async def test_recorder_counts_deliveries(org: Org) -> None:
     bo_a = await agency_id(org.store, "000.00.00.G01")
     assert totals[bo_a]["sent"] == 2
     assert totals[bo_a]["received"] == 2 * 2 + 1
+
+
+async def test_recorder_counts_refusals(org: Org) -> None:
+    """Refused by a policy check: the sender's agency when the sender is ours, else every
+    agency the message was for."""
+    from govmail.delivery.envelope import Envelope
+
+    at = datetime(2025, 3, 20, 2, 0, tzinfo=UTC)
+    bo_a = await agency_id(org.store, "000.00.00.G01")
+    tinh_b = await agency_id(org.store, "000.00.00.H01")
+    sender = org.people["000.00.00.G01"][0]
+    rec = org.recorder
+    rec.message_refused(
+        "classified", Envelope(sender, ["x@example.org"], "web", auth_user=sender, received_at=at)
+    )
+    rec.message_refused(
+        "dmarc", Envelope("spoof@example.org", ["a@b.gov.vn"], "mx", received_at=at), {bo_a, tinh_b}
+    )
+    await rec.flush()
+    async with org.store.read() as tx:
+        repo = ReportsRepo(tx.session, org.store.dialect)
+        totals = await repo.agency_totals(at.date(), at.date())
+        details = await repo.detail_totals(at.date(), at.date())
+    assert totals[bo_a]["refused"] == 2 and totals[tinh_b]["refused"] == 1
+    assert sorted(d for d in details if d[1] == "refused") == sorted(
+        [
+            (bo_a, "refused", "classified", 1),
+            (bo_a, "refused", "dmarc", 1),
+            (tinh_b, "refused", "dmarc", 1),
+        ]
+    )

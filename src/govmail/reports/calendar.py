@@ -71,13 +71,21 @@ def _new_moon(k: int) -> float:
     m = 359.2242 + 29.10535608 * k - 0.0000333 * t2 - 0.00000347 * t3
     mpr = 306.0253 + 385.81691806 * k + 0.0107306 * t2 + 0.00001236 * t3
     f = 21.2964 + 390.67050646 * k - 0.0016528 * t2 - 0.00000239 * t3
-    c1 = (0.1734 - 0.000393 * t) * math.sin(m * dr) + 0.0021 * math.sin(2 * dr * m)
-    c1 -= 0.4068 * math.sin(mpr * dr) + 0.0161 * math.sin(dr * 2 * mpr)
-    c1 -= 0.0004 * math.sin(dr * 3 * mpr)
-    c1 += 0.0104 * math.sin(dr * 2 * f) - 0.0051 * math.sin(dr * (m + mpr))
-    c1 -= 0.0074 * math.sin(dr * (m - mpr)) + 0.0004 * math.sin(dr * (2 * f + m))
-    c1 -= 0.0004 * math.sin(dr * (2 * f - m)) - 0.0006 * math.sin(dr * (2 * f + mpr))
-    c1 += 0.0010 * math.sin(dr * (2 * f - mpr)) + 0.0005 * math.sin(dr * (2 * mpr + m))
+    c1 = (
+        (0.1734 - 0.000393 * t) * math.sin(m * dr)
+        + 0.0021 * math.sin(2 * dr * m)
+        - 0.4068 * math.sin(mpr * dr)
+        + 0.0161 * math.sin(dr * 2 * mpr)
+        - 0.0004 * math.sin(dr * 3 * mpr)
+        + 0.0104 * math.sin(dr * 2 * f)
+        - 0.0051 * math.sin(dr * (m + mpr))
+        - 0.0074 * math.sin(dr * (m - mpr))
+        + 0.0004 * math.sin(dr * (2 * f + m))
+        - 0.0004 * math.sin(dr * (2 * f - m))
+        - 0.0006 * math.sin(dr * (2 * f + mpr))
+        + 0.0010 * math.sin(dr * (2 * f - mpr))
+        + 0.0005 * math.sin(dr * (2 * mpr + m))
+    )
     if t < -11:
         deltat = 0.001 + 0.000839 * t + 0.0002261 * t2 - 0.00000845 * t3 - 0.000000081 * t * t3
     else:

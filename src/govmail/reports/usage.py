@@ -15,7 +15,7 @@ Events and who sends them:
 - official documents issued and how they were sent: ``record_document_issued``;
 - arrivals and their registration: ``record_arrival`` / ``record_registration``;
 - spam and virus verdicts: ``record_filter_verdict``;
-- policy refusals: ``policy_refused``.
+- policy refusals: ``message_refused`` (from the pipeline) or ``policy_refused``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
@@ -82,6 +82,7 @@ class UsageRecorder:
         # Authenticated deliveries whose sender's mailbox id was not known yet:
         # (day, sender address, mailbox ids of the stored copies).
         self._pending_sent: list[tuple[date, str, tuple[int, ...]]] = []
+        self._refused_by_address: Counter[tuple[str, date, str]] = Counter()
         self._ids: dict[str, int] = {}  # address -> mailbox id, learnt at flush time
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -173,6 +174,20 @@ class UsageRecorder:
         self._by_agency[(agency_id, day, "refused")] += 1
         self._detail[(agency_id, day, "refused", (check_name or "?")[:100])] += 1
 
+    def message_refused(
+        self, check_name: str, env: Envelope, recipient_agency_ids: Iterable[int] = ()
+    ) -> None:
+        """A whole message refused by a policy check, as ``Pipeline.deliver`` sees it:
+        counted for the sender's agency when the sender is one of ours (authenticated),
+        else for each agency the message was addressed to."""
+        day = self.local_day(env.received_at)
+        check = (check_name or "?")[:100]
+        if env.authenticated and env.auth_user:
+            self._refused_by_address[(env.auth_user.lower(), day, check)] += 1
+            return
+        for aid in set(recipient_agency_ids):
+            self.policy_refused(check, aid, day)
+
     def pending(self) -> int:
         """Counters waiting to be written."""
         return (
@@ -181,6 +196,7 @@ class UsageRecorder:
             + len(self._by_agency)
             + len(self._detail)
             + len(self._pending_sent)
+            + len(self._refused_by_address)
         )
 
     # -- the service ---------------------------------------------------------------------
@@ -223,10 +239,12 @@ class UsageRecorder:
                 self._by_agency,
                 self._detail,
                 self._pending_sent,
+                self._refused_by_address,
             )
             self._by_address, self._by_mailbox = Counter(), Counter()
             self._by_agency, self._detail = Counter(), Counter()
             self._pending_sent = []
+            self._refused_by_address = Counter()
             try:
                 n = await self._write(*taken)
             except Exception:
@@ -237,6 +255,7 @@ class UsageRecorder:
                 self._by_agency.update(taken[2])
                 self._detail.update(taken[3])
                 self._pending_sent[:0] = taken[4]
+                self._refused_by_address.update(taken[5])
                 return 0
             self.failures = 0
             self.last_flush = self.clock()
@@ -249,16 +268,27 @@ class UsageRecorder:
         by_agency: Counter[tuple[int, date, str]],
         detail: Counter[tuple[int, date, str, str]],
         pending_sent: list[tuple[date, str, tuple[int, ...]]],
+        refused_by_address: Counter[tuple[str, date, str]],
     ) -> int:
+        by_agency, detail = Counter(by_agency), Counter(detail)
         async with self.store.write() as tx:
             repo = ReportsRepo(tx.session, self.store.dialect)
-            addresses = {a for a, _d, _c in by_address} | {a for _d, a, _c in pending_sent}
+            addresses = (
+                {a for a, _d, _c in by_address}
+                | {a for _d, a, _c in pending_sent}
+                | {a for a, _d, _c in refused_by_address}
+            )
             known = await repo.mailboxes_by_address(addresses) if addresses else {}
             for address, (mid, _aid) in known.items():
                 self._ids[address] = mid
             if len(self._ids) > 200_000:
                 self._ids.clear()
             agency_of = {mid: aid for mid, aid in known.values()}
+            for (address, day, check), n in refused_by_address.items():
+                hit = known.get(address)
+                if hit is not None and hit[1] is not None:
+                    by_agency[(hit[1], day, "refused")] += n
+                    detail[(hit[1], day, "refused", check)] += n
 
             per_mailbox: Counter[tuple[int, date, str]] = Counter(by_mailbox)
             for (address, day, column), n in by_address.items():
