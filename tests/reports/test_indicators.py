@@ -211,3 +211,25 @@ async def test_recorder_counts_refusals(org: Org) -> None:
             (tinh_b, "refused", "dmarc", 1),
         ]
     )
+
+
+async def test_filtering_declared_configured_or_unknown(org: Org) -> None:
+    async with org.store.write() as tx:
+        await ReportsRepo(tx.session, org.store.dialect).set_setting(
+            "filtering", {"spam": None, "virus": None}
+        )
+    # Not declared: govmail's own settings (spam on, antivirus off by default).
+    configured = await build_report(
+        org.store, org.period, indicators=["filtering_share"], settings=org.settings
+    )
+    fig = row(configured.tables[0], "Bộ A").figure
+    assert (fig.status, fig.numerator, fig.denominator) == ("computed", 0, 2)
+    org.settings.antivirus.enabled = True
+    on = await build_report(
+        org.store, org.period, indicators=["filtering_share"], settings=org.settings
+    )
+    assert row(on.tables[0], "Bộ A").figure.value == 100.0
+    # Nothing known about viruses (the spam verdict recorded shows a spam filter runs).
+    unknown = await build_report(org.store, org.period, indicators=["filtering_share"])
+    fig = row(unknown.tables[0], "Bộ A").figure
+    assert fig.status == "not_computed" and fig.problems[0].key == "filtering_unknown"

@@ -118,6 +118,7 @@ def _make(
                 lang=lang,
                 indicators=indicators,
                 progress=step,
+                settings=rt.settings,
             )
             out = after(report, step) if after else None
         return report, out

@@ -141,6 +141,7 @@ async def load_period_data(
     *,
     rule: RegularRule | None = None,
     progress: Progress | None = None,
+    configured_filtering: tuple[bool | None, bool | None] = (None, None),
 ) -> PeriodData:
     step = progress or (lambda _s: None)
     async with store.read() as tx:
@@ -175,7 +176,11 @@ async def load_period_data(
         step("facts")
         self_rows = await repo.self_figures_within(period.start, period.end)
         step("self_reported")
-    inst_spam, inst_virus = settings.filtering
+    # What an administrator declared wins; else what this installation runs (settings).
+    inst_spam, inst_virus = (
+        declared if declared is not None else configured
+        for declared, configured in zip(settings.filtering, configured_filtering, strict=True)
+    )
     # Verdicts recorded in the period show that the filter runs, whatever was declared.
     if inst_spam is None and any(v.get("spam", 0) for v in totals.values()):
         inst_spam = True
@@ -472,6 +477,15 @@ def agency_report(
     )
 
 
+def configured_filtering(settings: Any) -> tuple[bool | None, bool | None]:
+    """(spam, virus) filtering of this installation according to its settings."""
+    if settings is None:
+        return (None, None)
+    spam = getattr(getattr(settings, "spam", None), "enabled", None)
+    virus = getattr(getattr(settings, "antivirus", None), "enabled", None)
+    return (spam if isinstance(spam, bool) else None, virus if isinstance(virus, bool) else None)
+
+
 async def find_agency_id(store: Store, ref: str) -> int:
     """An agency by code, id or exact name (as the CLI accepts them)."""
     async with store.read() as tx:
@@ -498,9 +512,11 @@ async def build_report(
     indicators: Sequence[str] = ALL_INDICATORS,
     progress: Progress | None = None,
     with_daily: bool = True,
+    settings: Any = None,
 ) -> Report:
     """The report for ``period``: national (``agency`` None) or for one agency's subtree
-    (code, id or exact name)."""
+    (code, id or exact name). ``settings`` (the installation's) tell whether its own spam
+    and virus filters run, when no administrator declared it."""
     unknown = [i for i in indicators if i not in INDICATORS]
     if unknown:
         raise ReportError(
@@ -509,7 +525,14 @@ async def build_report(
     agency_id = None
     if agency is not None:
         agency_id = agency if isinstance(agency, int) else await find_agency_id(store, agency)
-    data = await load_period_data(store, period, timezone, rule=rule, progress=progress)
+    data = await load_period_data(
+        store,
+        period,
+        timezone,
+        rule=rule,
+        progress=progress,
+        configured_filtering=configured_filtering(settings),
+    )
     daily: dict[date, dict[str, int]] = {}
     if with_daily:
         async with store.read() as tx:

@@ -104,6 +104,7 @@ async def _cached_report(
         timezone=core.settings.general.timezone,
         agency=agency_id,
         lang=lang,
+        settings=core.settings,
     )
     if len(cache) >= CACHE_ENTRIES:
         cache.clear()
@@ -462,6 +463,7 @@ async def api_report(a: ApiRequest) -> Response:
             agency=agency_id,
             lang=a.lang,
             indicators=indicators,
+            settings=a.core.settings,
         )
     except ReportError as exc:
         raise ApiProblem(400, "bad_parameter", detail=exc.message(a.lang)) from None
