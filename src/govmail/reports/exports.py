@@ -480,7 +480,7 @@ def _text_block(
 def _table_page(page: object, table: Table, lang: str, start: int, end: int) -> None:
     y = _text_block(page, 0.95, table.title(lang), size=11, bold=True, width=80)
     y -= 0.012
-    cols = (0.07, 0.13, 0.18, 0.66, 0.76)
+    cols = (0.06, 0.15, 0.20, 0.63, 0.80)
     heads = [
         t("reports.col.rank", lang),
         t("reports.col.stt", lang),
