@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 from matplotlib import rc_context
 from matplotlib.dates import DateFormatter
@@ -26,7 +26,7 @@ from govmail.reports.tables import Table, cell_text, format_percent
 
 Format = Literal["png", "svg", "pdf"]
 FONT = "DejaVu Sans"
-RC = {
+RC: dict[str, Any] = {
     "font.family": FONT,
     "font.size": 9,
     "svg.fonttype": "none",
@@ -54,7 +54,7 @@ class Chart:
     draw: Callable[[], MplFigure]
 
     def render(self, fmt: Format = "png") -> bytes:
-        with rc_context(RC):
+        with rc_context(cast(Any, RC)):
             fig = self.draw()
             buf = io.BytesIO()
             metadata = {"Date": None} if fmt == "svg" else None
@@ -174,8 +174,9 @@ def daily_chart(report: Report, lang: str) -> Chart:
         ax = fig.add_subplot()
         active = [report.daily[d].get("active_mailboxes", 0) for d in days]
         sent = [report.daily[d].get("sent", 0) for d in days]
-        ax.plot(days, active, color=COLOURS["ministries"], label=t("reports.chart.active", lang))
-        ax.plot(days, sent, color=COLOURS["provinces"], label=t("reports.chart.sent", lang))
+        x = cast(Any, days)  # matplotlib takes dates; its stubs say numbers
+        ax.plot(x, active, color=COLOURS["ministries"], label=t("reports.chart.active", lang))
+        ax.plot(x, sent, color=COLOURS["provinces"], label=t("reports.chart.sent", lang))
         ax.legend(loc="upper left", fontsize=8, frameon=False)
         ax.xaxis.set_major_formatter(DateFormatter("%d/%m"))
         ax.set_ylim(bottom=0)

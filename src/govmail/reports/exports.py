@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -221,14 +222,23 @@ def to_xlsx(report: Report, lang: str | None = None, timezone: str = "Asia/Ho_Ch
             ws.column_dimensions[get_column_letter(j)].width = 12
 
     ws = sheet(t("reports.sheet.daily", lang))
-    names = ("active_mailboxes", "sent", "received", "logins_imap", "logins_pop3", "logins_web")
+    day_columns = (
+        "active_mailboxes",
+        "sent",
+        "received",
+        "logins_imap",
+        "logins_pop3",
+        "logins_web",
+    )
     header(
-        ws, 1, [t("reports.daily.day", lang), *[t(f"reports.activity.{n}", lang) for n in names]]
+        ws,
+        1,
+        [t("reports.daily.day", lang), *[t(f"reports.activity.{c}", lang) for c in day_columns]],
     )
     for i, (d, values) in enumerate(sorted(report.daily.items()), start=2):
         ws.cell(row=i, column=1, value=d).number_format = "dd/mm/yyyy"
-        for j, n in enumerate(names, start=2):
-            ws.cell(row=i, column=j, value=values.get(n, 0))
+        for j, c in enumerate(day_columns, start=2):
+            ws.cell(row=i, column=j, value=values.get(c, 0))
 
     ws = sheet(t("reports.sheet.breakdown", lang))
     header(
@@ -432,7 +442,7 @@ def to_pdf(
     buf = io.BytesIO()
     a4 = (8.27, 11.69)
     with (
-        rc_context(RC),
+        rc_context(cast(Any, RC)),
         PdfPages(buf, metadata={"Title": report.title(lang), "Creator": "govmail"}) as pdf,
     ):
         page = MplFigure(figsize=a4)

@@ -60,7 +60,7 @@ async def import_headcounts(
     cols: dict[str, int] = {}
     for r, row in enumerate(sheet.rows[:15]):
         heads = [fold(c.text) for c in row]
-        found = {}
+        found: dict[str, int] = {}
         for i, h in enumerate(heads):
             if h in _CODE:
                 found.setdefault("code", i)

@@ -25,7 +25,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from govmail.reports.calendar import WorkCalendar
@@ -303,7 +303,7 @@ class UsageRecorder:
             if missing:
                 agency_of.update(await repo.agencies_of_mailboxes(missing))
 
-            rows: dict[tuple[date, int], dict[str, object]] = {}
+            rows: dict[tuple[date, int], dict[str, Any]] = {}
             for (mid, day, column), n in per_mailbox.items():
                 row = rows.get((day, mid))
                 if row is None:
@@ -313,11 +313,11 @@ class UsageRecorder:
                         "agency_id": agency_of.get(mid),
                         **dict.fromkeys(MAILBOX_COUNTERS, 0),
                     }
-                row[column] = int(row[column]) + n  # type: ignore[call-overload]
+                row[column] = int(row[column]) + n
 
-            agency_rows: dict[tuple[date, int], dict[str, object]] = {}
+            agency_rows: dict[tuple[date, int], dict[str, Any]] = {}
 
-            def agency_row(day: date, aid: int) -> dict[str, object]:
+            def agency_row(day: date, aid: int) -> dict[str, Any]:
                 row = agency_rows.get((day, aid))
                 if row is None:
                     row = agency_rows[(day, aid)] = {
@@ -339,18 +339,18 @@ class UsageRecorder:
                     aid = agency_of.get(mid)
                     if aid is not None:
                         r = agency_row(day, aid)
-                        r["active_mailboxes"] = int(r["active_mailboxes"]) + 1  # type: ignore[call-overload]
+                        r["active_mailboxes"] = int(r["active_mailboxes"]) + 1
 
             for (day, _mid), row in rows.items():
-                aid = row["agency_id"]
-                if aid is None:
+                owner = row["agency_id"]
+                if owner is None:
                     continue
-                r = agency_row(day, int(aid))  # type: ignore[call-overload]
+                r = agency_row(day, int(owner))
                 for c in MAILBOX_COUNTERS:
-                    r[c] = int(r[c]) + int(row[c])  # type: ignore[call-overload]
+                    r[c] = int(r[c]) + int(row[c])
             for (aid, day, column), n in by_agency.items():
                 r = agency_row(day, aid)
-                r[column] = int(r[column]) + n  # type: ignore[call-overload]
+                r[column] = int(r[column]) + n
 
             detail_rows = [
                 {"day": day, "agency_id": aid, "metric": metric, "detail": d, "count": n}

@@ -361,9 +361,11 @@ async def import_post(w: WebRequest) -> Response:
 
 
 @router.get("/admin/reports/settings", roles=ADMIN_ROLES)
-async def settings_page(
-    w: WebRequest, *, failure: str | None = None, status: int = 200
-) -> Response:
+async def settings_page(w: WebRequest) -> Response:
+    return await _settings_page(w)
+
+
+async def _settings_page(w: WebRequest, failure: str | None = None, status: int = 200) -> Response:
     sc = await scope(w)
     if not sc.everything:
         return await refuse(w, OutOfScope("report.settings", "report", "settings"))
@@ -391,9 +393,9 @@ async def settings_post(w: WebRequest) -> Response:
         min_days, window = int(w.form_str("min_days")), int(w.form_str("window"))
         await facts.set_rule(w.core.store, w.actor(), min_days, window)
     except ValueError:
-        return await settings_page(w, failure=w.t("web.reports.bad_number"), status=400)
+        return await _settings_page(w, failure=w.t("web.reports.bad_number"), status=400)
     except ReportError as exc:
-        return await settings_page(w, failure=str(exc), status=400)
+        return await _settings_page(w, failure=str(exc), status=400)
     await facts.set_installation_filtering(
         w.core.store, w.actor(), _tri(w.form_str("spam")), _tri(w.form_str("virus"))
     )
@@ -415,7 +417,7 @@ async def calendar_post(w: WebRequest) -> Response:
         return await refuse(w, OutOfScope("report.calendar", "report", "calendar"))
     day = _day(w.form_str("day"))
     if day is None:
-        return await settings_page(w, failure=w.t("web.reports.bad_day"), status=400)
+        return await _settings_page(w, failure=w.t("web.reports.bad_day"), status=400)
     if w.form_str("action") == "remove":
         await facts.remove_calendar_day(w.core.store, w.actor(), day)
     else:

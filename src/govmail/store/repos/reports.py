@@ -163,12 +163,12 @@ class ReportsRepo:
             Agency.short_name,
             Agency.code,
             Agency.place,
-            Agency.staff_headcount,
+            Agency.staff_headcount.label("headcount"),
             Agency.headcount_updated_at,
             Agency.active,
             Agency.created_at,
         )
-        return [AgencyRow(*r) for r in (await self.s.execute(q)).all()]
+        return [AgencyRow(**r._mapping) for r in (await self.s.execute(q)).all()]
 
     def _alive_at(self, at: datetime) -> Any:
         return and_(
@@ -184,7 +184,7 @@ class ReportsRepo:
             .where(self._alive_at(at), Mailbox.agency_id.is_not(None))
             .group_by(Mailbox.agency_id)
         )
-        return {aid: int(n) for aid, n in (await self.s.execute(q)).all()}
+        return {int(aid or 0): int(n) for aid, n in (await self.s.execute(q)).all()}
 
     async def regular_user_counts(
         self, days: Sequence[date], min_days: int, at: datetime
@@ -208,7 +208,7 @@ class ReportsRepo:
             .where(self._alive_at(at), Mailbox.agency_id.is_not(None))
             .group_by(Mailbox.agency_id)
         )
-        return {aid: int(n) for aid, n in (await self.s.execute(q)).all()}
+        return {int(aid or 0): int(n) for aid, n in (await self.s.execute(q)).all()}
 
     async def agency_totals(self, start: date, end: date) -> dict[int, dict[str, int]]:
         """Every agency counter summed over ``start``..``end`` (both included), per agency."""
