@@ -16,7 +16,7 @@ ODD = [
     b"Reply-To: r@mic.gov.vn\r\nSubject: " + b"x" * 1500 + b"\r\nIn-Reply-To: <a@b>\r\n\r\n",
     "Subject: Tiếng Việt 8-bit\r\nFrom: Đặng <d@mic.gov.vn>\r\n\r\n".encode(),
     b"Date: \r\nSubject:\r\nFrom: ,\r\n\r\n",
-    b"Subject: tab\there and del\x7f\r\nFrom: \"x\\\\y\" <a@b.c>\r\n\r\n",
+    b'Subject: tab\there and del\x7f\r\nFrom: "x\\\\y" <a@b.c>\r\n\r\n',
     b"",
 ]
 
