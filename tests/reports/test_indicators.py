@@ -198,16 +198,20 @@ async def test_recorder_counts_refusals(org: Org) -> None:
     rec.message_refused(
         "dmarc", Envelope("spoof@example.org", ["a@b.gov.vn"], "mx", received_at=at), {bo_a, tinh_b}
     )
+    # Without the plan's agencies: the recipients' mailboxes, once per agency.
+    to = [*org.people["000.00.00.G01"][:2], "nobody@example.org"]
+    rec.message_refused("spam", Envelope("x@example.org", to, "mx", received_at=at))
     await rec.flush()
     async with org.store.read() as tx:
         repo = ReportsRepo(tx.session, org.store.dialect)
         totals = await repo.agency_totals(at.date(), at.date())
         details = await repo.detail_totals(at.date(), at.date())
-    assert totals[bo_a]["refused"] == 2 and totals[tinh_b]["refused"] == 1
+    assert totals[bo_a]["refused"] == 3 and totals[tinh_b]["refused"] == 1
     assert sorted(d for d in details if d[1] == "refused") == sorted(
         [
             (bo_a, "refused", "classified", 1),
             (bo_a, "refused", "dmarc", 1),
+            (bo_a, "refused", "spam", 1),
             (tinh_b, "refused", "dmarc", 1),
         ]
     )

@@ -83,6 +83,8 @@ class UsageRecorder:
         # (day, sender address, mailbox ids of the stored copies).
         self._pending_sent: list[tuple[date, str, tuple[int, ...]]] = []
         self._refused_by_address: Counter[tuple[str, date, str]] = Counter()
+        # Refused messages from outside, when only their recipients' addresses are known.
+        self._refused_for: list[tuple[date, str, tuple[str, ...]]] = []
         self._ids: dict[str, int] = {}  # address -> mailbox id, learnt at flush time
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -177,15 +179,20 @@ class UsageRecorder:
     def message_refused(
         self, check_name: str, env: Envelope, recipient_agency_ids: Iterable[int] = ()
     ) -> None:
-        """A whole message refused by a policy check, as ``Pipeline.deliver`` sees it:
-        counted for the sender's agency when the sender is one of ours (authenticated),
-        else for each agency the message was addressed to."""
+        """A whole message refused by a policy check: counted for the sender's agency when
+        the sender is one of ours (authenticated), else once for each agency the message
+        was addressed to — ``recipient_agency_ids`` (what the pipeline's plan knows), or,
+        when not given, the agencies of the envelope's recipient mailboxes (looked up at
+        write time)."""
         day = self.local_day(env.received_at)
         check = (check_name or "?")[:100]
         if env.authenticated and env.auth_user:
             self._refused_by_address[(env.auth_user.lower(), day, check)] += 1
             return
-        for aid in set(recipient_agency_ids):
+        ids = set(recipient_agency_ids)
+        if not ids:
+            self._refused_for.append((day, check, tuple(a.lower() for a in env.rcpt_to)))
+        for aid in ids:
             self.policy_refused(check, aid, day)
 
     def pending(self) -> int:
@@ -197,6 +204,7 @@ class UsageRecorder:
             + len(self._detail)
             + len(self._pending_sent)
             + len(self._refused_by_address)
+            + len(self._refused_for)
         )
 
     # -- the service ---------------------------------------------------------------------
@@ -240,11 +248,13 @@ class UsageRecorder:
                 self._detail,
                 self._pending_sent,
                 self._refused_by_address,
+                self._refused_for,
             )
             self._by_address, self._by_mailbox = Counter(), Counter()
             self._by_agency, self._detail = Counter(), Counter()
             self._pending_sent = []
             self._refused_by_address = Counter()
+            self._refused_for = []
             try:
                 n = await self._write(*taken)
             except Exception:
@@ -256,6 +266,7 @@ class UsageRecorder:
                 self._detail.update(taken[3])
                 self._pending_sent[:0] = taken[4]
                 self._refused_by_address.update(taken[5])
+                self._refused_for[:0] = taken[6]
                 return 0
             self.failures = 0
             self.last_flush = self.clock()
@@ -269,6 +280,7 @@ class UsageRecorder:
         detail: Counter[tuple[int, date, str, str]],
         pending_sent: list[tuple[date, str, tuple[int, ...]]],
         refused_by_address: Counter[tuple[str, date, str]],
+        refused_for: list[tuple[date, str, tuple[str, ...]]],
     ) -> int:
         by_agency, detail = Counter(by_agency), Counter(detail)
         async with self.store.write() as tx:
@@ -277,6 +289,7 @@ class UsageRecorder:
                 {a for a, _d, _c in by_address}
                 | {a for _d, a, _c in pending_sent}
                 | {a for a, _d, _c in refused_by_address}
+                | {a for _d, _c, rcpts in refused_for for a in rcpts}
             )
             known = await repo.mailboxes_by_address(addresses) if addresses else {}
             for address, (mid, _aid) in known.items():
@@ -289,6 +302,10 @@ class UsageRecorder:
                 if hit is not None and hit[1] is not None:
                     by_agency[(hit[1], day, "refused")] += n
                     detail[(hit[1], day, "refused", check)] += n
+            for day, check, rcpts in refused_for:
+                for aid in {known[a][1] for a in rcpts if a in known} - {None}:
+                    by_agency[(aid, day, "refused")] += 1
+                    detail[(aid, day, "refused", check)] += 1
 
             per_mailbox: Counter[tuple[int, date, str]] = Counter(by_mailbox)
             for (address, day, column), n in by_address.items():
