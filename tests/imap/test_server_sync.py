@@ -189,3 +189,42 @@ def test_deleting_a_selected_mailbox_ends_the_other_sessions(server: RunningServ
     assert b.line().startswith(b"* BYE")
     a.close()
     b.close()
+
+
+def test_concurrent_stores_do_not_undo_each_other(server: RunningServer) -> None:
+    import threading
+
+    setup = RawClient(server.port("imap"))
+    setup.login("duc")
+    setup.cmd("c0", "CREATE Race")
+    for i in range(30):
+        append(setup, f"r{i}", "Race", message(subject=f"Đua {i}"))
+    setup.close()
+    flags = ["\\Seen", "\\Flagged", "\\Answered", "$A", "$B", "$C"]
+    errors: list[BaseException] = []
+
+    def worker(flag: str) -> None:
+        try:
+            c = RawClient(server.port("imap"))
+            c.login("duc")
+            c.cmd("s", "SELECT Race")
+            for n in range(1, 31):
+                c.cmd(f"t{n}", f"STORE {n} +FLAGS.SILENT ({flag})")
+            c.close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f,)) for f in flags]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    check = RawClient(server.port("imap"))
+    check.login("duc")
+    check.cmd("x", "SELECT Race")
+    lines = check.cmd("y", "FETCH 1:* (FLAGS)")[:-1]
+    assert len(lines) == 30
+    for line in lines:
+        assert all(f.encode() in line for f in flags), line
+    check.close()

@@ -785,6 +785,9 @@ class MailRepo:
         refused: list[int] = []
         groups: dict[tuple[bool, bool, bool, bool, bool, str], list[int]] = {}
         changed_at: list[int] = []  # indexes into results
+        # Lock the folder row first (PostgreSQL; SQLite writers are serialised anyway), so
+        # that a concurrent STORE cannot read the same old flags and undo this one.
+        await self.s.execute(select(Folder.id).where(Folder.id == folder_id).with_for_update())
         conn = await self.s.connection()
         for i in range(0, len(uids), 2000):
             chunk = uids[i : i + 2000]
