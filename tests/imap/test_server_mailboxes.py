@@ -66,3 +66,19 @@ def test_hierarchy_fills_in_levels_without_folders() -> None:
     assert names["a/b"].folder is None and names["a/b/c"].folder is not None
     assert names["Shared"].has_children and names["Shared/vanthu@mic.gov.vn"].has_children
     assert not names["Shared/vanthu@mic.gov.vn/INBOX"].subscribed  # unsubscribed by this user
+
+
+def test_every_parsed_command_has_a_handler() -> None:
+    import inspect
+
+    from govmail.imap.protocol import commands
+    from govmail.imap.session import HANDLERS
+
+    kinds = [
+        cls
+        for cls in vars(commands).values()
+        if inspect.isclass(cls)
+        and issubclass(cls, commands.Command)
+        and cls is not commands.Command
+    ]
+    assert kinds and [k.__name__ for k in kinds if k not in HANDLERS] == []

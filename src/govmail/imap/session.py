@@ -406,7 +406,11 @@ class Session:
         except ProtocolError as err:
             await self.protocol_error(err)
             return
-        handler, states = HANDLERS[type(cmd)]
+        entry = HANDLERS.get(type(cmd))
+        if entry is None:
+            self.send(r.tagged(cmd.tag, "BAD", f"{raw.name} is not supported"))
+            return
+        handler, states = entry
         if self.state not in states:
             self.errors_in_a_row += 1
             need = " or ".join(sorted(states))
