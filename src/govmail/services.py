@@ -55,3 +55,17 @@ async def cancel_and_wait(task: asyncio.Task[object] | None) -> None:
         await task
     except asyncio.CancelledError:
         pass
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for ``event`` at most ``timeout`` seconds; True if it was set.
+
+    Not ``asyncio.wait_for(event.wait(), …)``: on Python 3.11 that swallows a cancellation
+    arriving while the event is being set, so a service told to stop would wait forever.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

@@ -33,7 +33,7 @@ from govmail.delivery.dns import Resolver
 from govmail.delivery.dsn import DsnRecipient, DsnReport, build_dsn
 from govmail.delivery.envelope import Envelope
 from govmail.delivery.outbound import OutboundDelivery, RecipientOutcome
-from govmail.services import cancel_and_wait
+from govmail.services import cancel_and_wait, wait_event
 from govmail.store.blobs import BlobCorrupt, BlobNotFound
 from govmail.store.db import Store
 from govmail.store.models import OutboundMessage, utcnow
@@ -339,10 +339,7 @@ class QueueService:
                 continue
             timeout = await self._idle_time()
             if timeout > 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
+                await wait_event(self._wake, timeout)
 
     async def _fill(self) -> int:
         free = self.concurrency - len(self._inflight.tasks)

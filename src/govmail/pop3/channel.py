@@ -15,6 +15,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 
 from govmail.ratelimit import ConnectionCounter
+from govmail.services import wait_event
 
 log = logging.getLogger("govmail.pop3")
 
@@ -142,7 +143,8 @@ class LineChannel(asyncio.Protocol):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError
-            await asyncio.wait_for(self._data.wait(), remaining)
+            if not await wait_event(self._data, remaining):
+                raise TimeoutError
 
     def _maybe_resume(self) -> None:
         if self._reading_paused and len(self._buf) < _READ_HIGH_WATER // 2 and self.transport:
@@ -154,8 +156,10 @@ class LineChannel(asyncio.Protocol):
             if self._closed or self.transport is None or self.transport.is_closing():
                 raise ChannelClosed
             self.transport.write(data[i : i + _WRITE_CHUNK])
-            if not self._can_write.is_set():
-                await asyncio.wait_for(self._can_write.wait(), self._write_timeout)
+            if not self._can_write.is_set() and not await wait_event(
+                self._can_write, self._write_timeout
+            ):
+                raise TimeoutError
         if self._closed:
             raise ChannelClosed
 

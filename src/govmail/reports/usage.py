@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from govmail.reports.calendar import WorkCalendar
+from govmail.services import wait_event
 from govmail.store.models import utcnow
 from govmail.store.models_reports import AGENCY_COUNTERS, MAILBOX_COUNTERS
 from govmail.store.repos.reports import ReportsRepo
@@ -226,10 +227,7 @@ class UsageRecorder:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, self.interval)
             self._wake.clear()
             await self.flush()
 
