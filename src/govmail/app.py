@@ -92,6 +92,7 @@ class App:
             timezone=settings.general.timezone,
         )
         self.pipeline.on_queued = self.queue.wake
+        self.pipeline.on_refused = self.usage.message_refused
         self.mailstore = MailStore(
             self.store, self.committer, self.events, settings.limits.max_message_size
         )

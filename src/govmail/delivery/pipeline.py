@@ -121,6 +121,8 @@ class Pipeline:
         self.signer = signer
         self.on_queued = on_queued
         self.routers = list(routers)
+        # Told of every message a policy check refused (usage statistics).
+        self.on_refused: Callable[[str, Envelope, set[int]], None] | None = None
         self.after_delivery = list(after_delivery)
         self._background: set[asyncio.Task[None]] = set()
         self.hostname = settings.general.hostname
@@ -259,6 +261,8 @@ class Pipeline:
                     "source": env.source,
                 },
             )
+            if self.on_refused is not None and chain.action == Action.REFUSE:
+                self.on_refused(v.check, env, plan.agency_ids)
             raise DeliveryRefused(v.code, v.enhanced, v.reason, v.check)
         junk = chain.action == Action.JUNK
 

@@ -157,9 +157,6 @@ async def _target(w: WebRequest, sc: Scope) -> _Target | Response:
 async def _render(w: WebRequest, template: str, ctx: dict[str, Any], status: int = 200) -> Response:
     sc = await scope(w)
     nav = nav_items(w, sc)
-    for item in nav:
-        item["current"] = False
-    nav.append({"href": "/admin/reports", "key": "web.reports.nav", "current": True})
     base = {"nav": nav, "everything": sc.everything, "roots": sc.roots, "error": None}
     return w.render(template, {**base, **ctx}, status=status)
 

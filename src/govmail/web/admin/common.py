@@ -34,6 +34,7 @@ NAV: tuple[tuple[str, str, bool], ...] = (
     ("/admin/audit", "web.admin.nav.audit", True),
     ("/admin/locks", "web.admin.nav.locks", True),
     ("/admin/tokens", "web.admin.nav.tokens", False),
+    ("/admin/reports", "web.reports.nav", False),
 )
 
 Page = Callable[..., Awaitable[Response]]
