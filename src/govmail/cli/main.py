@@ -10,6 +10,7 @@ import typer
 
 from govmail.cli import (
     agency_cmd,
+    api_cmd,
     demo_cmd,
     directory_cmd,
     dkim_cmd,
@@ -63,6 +64,7 @@ app.add_typer(dkim_cmd.app, name="dkim")
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(document_cmd.app, name="document")
+app.add_typer(api_cmd.app, name="api")
 ops_cmd.register(app)
 
 
