@@ -6,6 +6,7 @@ with 10,000 recipients."""
 from __future__ import annotations
 
 import asyncio
+import imaplib
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
@@ -15,6 +16,7 @@ import pytest
 from govmail.app import App
 from govmail.config import Settings
 from govmail.ops.metrics import allowed
+from govmail.store.repos.ops import OpsRepo
 from tests.ops.support import make_message
 
 PASSWORD = "mat-khau-du-dai"
@@ -93,6 +95,19 @@ async def test_metrics_status_locks_and_a_ten_thousand_recipient_message(app: Ap
         raw = app.store.blobs.get_sync(await tx.mail.blob_sha_of(msg))
     assert b"X-Spam-Score:" in raw and b"Authentication-Results:" in raw
 
+    # A user moves it to Junk over IMAP: the Bayes classifier learns it as spam.
+    def imap_move() -> None:
+        c = imaplib.IMAP4("127.0.0.1", app.service("imap").port)  # type: ignore[attr-defined]
+        c.login("hangntm@mic.gov.vn", PASSWORD)
+        c.select("INBOX")
+        typ, data = c.uid("MOVE", "1", "Junk")
+        assert typ == "OK", data
+        c.logout()
+
+    await asyncio.to_thread(imap_move)
+    async with app.store.read() as tx:
+        assert await OpsRepo(tx.session, app.store.dialect).bayes_counts() == (1, 0)
+
     for _ in range(2):
         out = await app.guard.login(app.directory, "hangntm@mic.gov.vn", "sai", "192.0.2.50",
                                     "imap")
@@ -107,6 +122,7 @@ async def test_metrics_status_locks_and_a_ten_thousand_recipient_message(app: Ap
         assert 'govmail_messages_total{outcome="accepted",reason="",source="mx"} 1.0' in text
         assert 'govmail_filter_results_total{filter="spam",outcome="ham"} 1.0' in text
         assert 'govmail_logins_total{outcome="failure",protocol="imap"} 2.0' in text
+        assert 'govmail_logins_total{outcome="success",protocol="imap"} 1.0' in text
         assert 'govmail_logins_total{outcome="locked",protocol="smtp"} 1.0' in text
         assert 'govmail_login_locks{kind="account"} 1.0' in text
         assert "govmail_delivery_seconds_count" in text
@@ -121,6 +137,7 @@ async def test_metrics_status_locks_and_a_ten_thousand_recipient_message(app: Ap
         assert [(x["kind"], x["key"]) for x in locks] == [("account", "hangntm@mic.gov.vn")]
         status = (await c.get(url(app, "/ops/status"))).json()
         assert status["messages"] == 1 and status["login_locks"] == 1
+        assert status["bayes_learnt"] == "1 spam / 0 ham"
         assert status["services"]["backup"] == "ok"
         health = (await c.get(url(app, "/healthz"))).json()
         assert health["checks"]["backup"] == "ok"
