@@ -104,6 +104,7 @@ class MailStore:
         origin: object | None = None,
     ) -> tuple[list[Message], list[Message]]:
         async with self.store.write() as tx:
+            await tx.mail.lock_folder(folder_id)
             msgs = await tx.mail.messages_by_uids(folder_id, uids)
             changed, refused = await tx.mail.set_flags(
                 folder_id, msgs, mode, flags, unchanged_since
@@ -123,6 +124,7 @@ class MailStore:
     ) -> list[tuple[int, int]]:
         """Copy (or move) messages; returns (source uid, new uid) pairs."""
         async with self.store.write() as tx:
+            await tx.mail.lock_folder(src_folder_id)
             msgs = await tx.mail.messages_by_uids(src_folder_id, uids)
             dest_row = await tx.mail.folder_by_id(dest.id)
             if dest_row is None:
@@ -160,6 +162,7 @@ class MailStore:
     ) -> list[int]:
         """Remove the messages flagged \\Deleted (only those among ``uids`` if given)."""
         async with self.store.write() as tx:
+            await tx.mail.lock_folder(folder_id)
             folder = await tx.mail.folder_by_id(folder_id)
             if folder is None:
                 return []

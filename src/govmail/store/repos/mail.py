@@ -247,6 +247,11 @@ class MailRepo:
         )
         return msg
 
+    async def lock_folder(self, folder_id: int) -> None:
+        """Serialise changes to one folder (PostgreSQL row lock; SQLite writers are
+        serialised anyway): take it before reading what the change depends on."""
+        await self.s.execute(select(Folder.id).where(Folder.id == folder_id).with_for_update())
+
     async def set_flags(
         self,
         folder_id: int,
