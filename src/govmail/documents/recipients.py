@@ -330,6 +330,8 @@ class RecipientPlan:
                     for tg in r.targets
                 ],
                 "explanation": None if r.explanation is None else r.explanation.text("vi"),
+                "explanation_key": None if r.explanation is None else r.explanation.key,
+                "explanation_params": {} if r.explanation is None else dict(r.explanation.params),
                 "unresolved": not r.resolved,
                 "skipped": r.skipped,
             }
