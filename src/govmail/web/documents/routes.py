@@ -323,6 +323,7 @@ def _plan_rows(w: WebRequest, plan: RecipientPlan | None) -> list[dict[str, Any]
         {
             "number": r.line.number,
             "text": r.line.text,
+            "name": r.line.text if r.line.intent == "archive" else r.line.name,
             "flags": [w.t(f"documents.flag.{f}") for f in r.line.flags],
             "targets": r.targets,
             "explanation": r.explanation.text(w.lang) if r.explanation else "",
