@@ -404,7 +404,9 @@ def status(
                 "signatures": v.doc.signatures,
                 "warnings": v.doc.warnings,
                 "events": [
-                    f"{e.at:%Y-%m-%d %H:%M} {e.kind} {e.code or ''} {e.actor}" for e in events
+                    f"{e.at:%Y-%m-%d %H:%M} {t('documents.event.' + e.kind)} {e.code or ''}"
+                    f" {e.actor}"
+                    for e in events
                 ],
             }
         view = await docs.outgoing_document(document_id)
