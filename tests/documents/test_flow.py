@@ -137,6 +137,10 @@ async def test_document_sent_registered_and_answered_per_recipient(docenv: DocEn
     with pytest.raises(DocumentError):  # nobody outside the agency
         await env.documents.incoming.assign(ict_clerk, ict.id, await env.clerk(PY), deadline)
     await env.documents.incoming.assign(ict_clerk, ict.id, staff, deadline, "Tổng hợp số liệu")
+    await env.settle()
+    (notice,) = [parse_message(r) for r in await env.inbox(staff)]
+    assert notice.subject.startswith("Giao xử lý văn bản 01/BC-BTTTT")
+    assert [a.filename for a in notice.attachments] == ["22-BC-BTTTT.pdf", "Phụ lục số liệu.pdf"]
     await env.documents.incoming.progress(staff, ict.id, "Đang tổng hợp")
     await env.documents.incoming.complete(staff, ict.id, "Đã báo cáo bằng văn bản 12/STTTT-CNTT")
     with pytest.raises(DocumentError):  # completed is final

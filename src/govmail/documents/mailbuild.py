@@ -72,7 +72,7 @@ def build_mail(
     subject: str,
     body: str,
     files: Sequence[MailFile],
-    package: bytes,
+    package: bytes | None,
     package_name: str,
     date: datetime,
     headers: Sequence[tuple[str, str]] = (),
@@ -80,7 +80,8 @@ def build_mail(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
 ) -> bytes:
-    """A multipart/mixed message: text, files, then the edXML package. CRLF line ends."""
+    """A multipart/mixed message: text, files, then the edXML package (when there is one).
+    CRLF line ends."""
     domain = from_addr.rsplit("@", 1)[-1]
     head = ["From: " + format_address_header([(from_name, from_addr)], header_name="From")]
     head.append("To: " + format_address_header(list(to), header_name="To"))
@@ -112,13 +113,14 @@ def build_mail(
             part.append(f"Content-ID: <{f.content_id}>")
         out.append(f"--{boundary}\r\n".encode() + ("\r\n".join(part) + "\r\n\r\n").encode())
         out.append(_b64(f.data))
-    pname = _name(package_name)
-    part = [
-        f"Content-Type: application/xml; charset=utf-8; {format_param('name', pname)}",
-        f"Content-Disposition: attachment; {format_param('filename', pname)}",
-        "Content-Transfer-Encoding: base64",
-    ]
-    out.append(f"--{boundary}\r\n".encode() + ("\r\n".join(part) + "\r\n\r\n").encode())
-    out.append(_b64(package))
+    if package is not None:
+        pname = _name(package_name)
+        part = [
+            f"Content-Type: application/xml; charset=utf-8; {format_param('name', pname)}",
+            f"Content-Disposition: attachment; {format_param('filename', pname)}",
+            "Content-Transfer-Encoding: base64",
+        ]
+        out.append(f"--{boundary}\r\n".encode() + ("\r\n".join(part) + "\r\n\r\n").encode())
+        out.append(_b64(package))
     out.append(f"--{boundary}--\r\n".encode())
     return b"".join(out)

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from govmail.delivery.envelope import Envelope
-from govmail.delivery.pipeline import DeliveryResult
+from govmail.delivery.pipeline import DeliveryRefused, DeliveryResult
 from govmail.documents import decree30
 from govmail.documents.common import REGISTER_IN, Core, Desk, desk_of
 from govmail.documents.envelope import EnvelopeError, parse_package
@@ -674,7 +674,64 @@ class Incoming:
                 staff=staff,
             )
             await self._status_event(doc, code, actor, sent.reason if not sent.ok else "")
+        if assignee is not None:
+            await self._notify_assignee(doc, box, agency, staff_box, actor, description)
         return doc
+
+    async def _notify_assignee(
+        self,
+        doc: IncomingDocument,
+        box: Mailbox,
+        agency: Agency,
+        person: Mailbox,
+        actor: str,
+        note: str,
+    ) -> None:
+        """Tell the assignee by mail (readable in any client), with the document's files."""
+        from govmail.documents.mailbuild import MailFile, build_mail
+        from govmail.i18n import t
+
+        files = []
+        for i in range(len(doc.files)):
+            try:
+                name, ctype, data = await self.file_of(doc, i)
+            except DocumentError:
+                continue
+            files.append(MailFile(name, ctype, data))
+        code = f"{doc.number_text}/{doc.notation}"
+        when = f"{doc.deadline:%d/%m/%Y}" if doc.deadline else "—"
+        lines = [
+            t("documents.assign_mail.intro", "vi", actor=actor, deadline=when),
+            "",
+            f"  {t('documents.field.arrival_number', 'vi')}: {doc.arrival_number}",
+            f"  {t('documents.field.symbol', 'vi')}: {code}",
+            f"  {t('documents.field.subject', 'vi')}: {doc.subject}",
+            f"  {t('documents.field.issuer', 'vi')}: {doc.issuer_name}",
+        ]
+        if note:
+            lines += ["", note]
+        lines += [
+            "",
+            t("documents.assign_mail.footer", "vi", id=doc.id),
+            t("documents.assign_mail.footer", "en", id=doc.id),
+        ]
+        raw = build_mail(
+            from_name=agency.name,
+            from_addr=box.address,
+            to=[(person.full_name, person.address)],
+            subject=t("documents.assign_mail.subject", "vi", symbol=code, subject=doc.subject),
+            body="\n".join(lines),
+            files=files,
+            package=None,
+            package_name="",
+            date=self.core.now(),
+            headers=[("Auto-Submitted", "auto-generated")],
+        )
+        env = Envelope(box.address, [person.address], "documents", auth_user=box.address)
+        try:
+            await self.core.pipeline.deliver(env, raw, save_sent_copy=False)
+        except DeliveryRefused as exc:
+            log.warning("assignment notice refused", extra={"doc": doc.id, "reason": exc.reason})
 
     async def accept(self, actor: str, incoming_id: int, note: str = "") -> IncomingDocument:
         return await self._act(
