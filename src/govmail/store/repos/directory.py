@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govmail.store.models import (
@@ -31,6 +40,26 @@ class AddressTarget:
     quota_bytes: int | None
     used_bytes: int | None
     agency_id: int | None
+
+
+_TARGET_COLS = (
+    Mailbox.id,
+    Mailbox.status,
+    Mailbox.kind,
+    Mailbox.quota_bytes,
+    Mailbox.used_bytes,
+    Mailbox.agency_id,
+)
+# Built once: compiled once and reused from SQLAlchemy's statement cache.
+_ADDRESS_TARGET = union_all(
+    select(literal_column("'mailbox'"), *_TARGET_COLS).where(Mailbox.address == bindparam("a")),
+    select(literal_column("'alias'"), *_TARGET_COLS)
+    .join(Alias, Alias.mailbox_id == Mailbox.id)
+    .where(Alias.address == bindparam("a")),
+    select(literal_column("'group'"), Group.id, null(), null(), null(), null(), null()).where(
+        Group.address == bindparam("a")
+    ),
+)
 
 
 class DirectoryRepo:
@@ -194,25 +223,7 @@ class DirectoryRepo:
     async def address_target(self, address: str) -> AddressTarget | None:
         """What an address is, in one query (the delivery hot path): a mailbox, an alias
         (with its mailbox's facts) or a group."""
-        a = address.lower()
-        cols = (
-            Mailbox.id,
-            Mailbox.status,
-            Mailbox.kind,
-            Mailbox.quota_bytes,
-            Mailbox.used_bytes,
-            Mailbox.agency_id,
-        )
-        q = union_all(
-            select(literal("mailbox"), *cols).where(Mailbox.address == a),
-            select(literal("alias"), *cols)
-            .join(Alias, Alias.mailbox_id == Mailbox.id)
-            .where(Alias.address == a),
-            select(literal("group"), Group.id, null(), null(), null(), null(), null()).where(
-                Group.address == a
-            ),
-        )
-        row = (await self.s.execute(q)).first()
+        row = (await self.s.execute(_ADDRESS_TARGET, {"a": address.lower()})).first()
         if row is None:
             return None
         return AddressTarget(row[0], int(row[1]), row[2], row[3], row[4], row[5], row[6])
