@@ -177,6 +177,10 @@ class Backups:
         started = datetime.now(UTC)
         try:
             result = await self._backup(store, tgt, progress)
+        except asyncio.CancelledError:
+            # The server is stopping: the run ends as failed, not "running" for ever.
+            await self._finish(run_id, "failed", error="interrupted")
+            raise
         except Exception as exc:
             await self._finish(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
             log.error("backup failed", extra={"target": tgt.label, "error": str(exc)})
@@ -628,7 +632,8 @@ def next_run(daily_at: str, tz: str, now: datetime) -> datetime:
 
 class BackupService:
     """The "backup" service: a backup every day at ``backup.daily_at`` (local time), and
-    the archive journal's retention right after it."""
+    the archive journal's retention right after it; ``run_now`` starts one at once (the
+    console's button). One backup at a time."""
 
     name = "backup"
 
@@ -638,8 +643,11 @@ class BackupService:
     ) -> None:
         self.settings = settings
         self.backups = Backups(settings, store)
+        self.store = store
         self.after = after
         self._task: asyncio.Task[None] | None = None
+        self._now: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
         self.last: BackupResult | None = None
         self.last_error: str | None = None
 
@@ -649,17 +657,31 @@ class BackupService:
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)  # type: ignore[arg-type]
-        self._task = None
+        await cancel_and_wait(self._now)  # type: ignore[arg-type]
+        self._task = self._now = None
 
     def healthy(self) -> bool:
         return self._task is None or not self._task.done()
 
-    async def _run(self) -> None:
-        s = self.settings
-        while True:
-            now = datetime.now(UTC)
-            when = next_run(s.backup.daily_at, s.general.timezone, now)
-            await asyncio.sleep(max(1.0, (when - now).total_seconds()))
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked() or (self._now is not None and not self._now.done())
+
+    async def run_now(self, actor: str, source: str, remote_addr: str | None = None) -> bool:
+        """Start a backup in the background, audited as ``actor``; False (and nothing
+        recorded) while a backup is already running."""
+        if self.busy:
+            return False
+        self._now = asyncio.create_task(self._once(), name="backup-now")
+        async with self.store.write() as tx:
+            await tx.audit.record(
+                actor=actor, source=source, remote_addr=remote_addr, action="backup.run",
+                object_type="backup", object_id=self.backups.target().label[:320],
+            )
+        return True
+
+    async def _once(self) -> None:
+        async with self._lock:
             try:
                 self.last = await self.backups.backup()
                 self.last_error = None
@@ -667,7 +689,7 @@ class BackupService:
                 raise
             except Exception as exc:
                 self.last_error = str(exc)
-                log.exception("scheduled backup failed")
+                log.exception("backup failed")
             if self.after is not None:
                 try:
                     await self.after()
@@ -675,3 +697,11 @@ class BackupService:
                     raise
                 except Exception:
                     log.exception("after-backup maintenance failed")
+
+    async def _run(self) -> None:
+        s = self.settings
+        while True:
+            now = datetime.now(UTC)
+            when = next_run(s.backup.daily_at, s.general.timezone, now)
+            await asyncio.sleep(max(1.0, (when - now).total_seconds()))
+            await self._once()

@@ -4,11 +4,11 @@ lockouts when a running server is asked."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from govmail.config import Settings
 from govmail.delivery.queue import QueueAdmin
+from govmail.ops.backup_status import backup_overview
 from govmail.store.db import Store
 from govmail.store.repos.ops import OpsRepo
 
@@ -28,21 +28,18 @@ async def collect_status(settings: Settings, store: Store, app: App | None = Non
     async with store.read() as tx:
         repo = OpsRepo(tx.session, store.dialect)
         counts = await repo.table_counts(("mailbox", "message"))
-        last = await repo.last_backup()
-        last_ok = await repo.last_backup(ok_only=True)
         entries, _lo, _hi = await repo.archive_stats()
         nspam, nham = await repo.bayes_counts()
     out["mailboxes"] = counts["mailbox"]
     out["messages"] = counts["message"]
-    now = datetime.now(UTC)
+    backups = await backup_overview(settings, store, runs=0)
+    last, age = backups.last, backups.age
     out["backup_last_status"] = last.status if last else "never"
     out["backup_last_snapshot"] = last.snapshot if last else None
     out["backup_last_error"] = last.error if last and last.status != "ok" else None
-    out["backup_age_hours"] = (
-        round((now - last_ok.finished_at).total_seconds() / 3600, 1)
-        if last_ok and last_ok.finished_at else None
-    )
-    out["backup_schedule"] = settings.backup.daily_at or "off"
+    out["backup_age_hours"] = None if age is None else round(age.total_seconds() / 3600, 1)
+    out["backup_schedule"] = backups.schedule or "off"
+    out["backup_attention"] = backups.attention
     out["archive_entries"] = entries
     out["spam_engine"] = settings.spam.engine if settings.spam.enabled else "off"
     out["bayes_learnt"] = f"{nspam} spam / {nham} ham"

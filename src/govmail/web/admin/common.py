@@ -33,6 +33,7 @@ NAV: tuple[tuple[str, str, bool], ...] = (
     ("/admin/queue", "web.admin.nav.queue", True),
     ("/admin/audit", "web.admin.nav.audit", True),
     ("/admin/locks", "web.admin.nav.locks", True),
+    ("/admin/backups", "web.admin.nav.backups", True),
     ("/admin/tokens", "web.admin.nav.tokens", False),
     ("/admin/reports", "web.reports.nav", False),
 )

@@ -1,11 +1,13 @@
 """The console's first page: what the installation (or the administrator's subtree)
-holds today, the outbound queue and the login locks. Only figures the system has."""
+holds today, the outbound queue, the login locks and the backups. Only figures the system has."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
+from govmail.ops.backup_status import backup_overview
 from govmail.store.repos.api import ApiRepo
+from govmail.web.admin.backups import STALE_HOURS
 from govmail.web.admin.common import ADMIN_ROLES, admin_repo, render, scope
 from govmail.web.routing import WebRequest, WebRouter
 
@@ -33,6 +35,9 @@ async def dashboard(w: WebRequest) -> Response:
     table = {kind: {s: counts.get((kind, s), 0) for s in STATUSES} for kind in ("person", "agency")}
     queue = await w.core.queue.admin.stats() if sc.everything else None
     locks = w.core.guard.locks() if sc.everything else None
+    backups = (
+        await backup_overview(w.core.settings, w.core.store, runs=0) if sc.everything else None
+    )
     return await render(
         w,
         "admin/dashboard.html",
@@ -46,5 +51,7 @@ async def dashboard(w: WebRequest) -> Response:
             "queue": queue,
             "locks": locks,
             "recent": recent,
+            "b": backups,
+            "stale_hours": STALE_HOURS,
         },
     )

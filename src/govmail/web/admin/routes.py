@@ -5,6 +5,7 @@ from __future__ import annotations
 from govmail.web.admin import (
     agencies,
     audit,
+    backups,
     dashboard,
     domains,
     groups,
@@ -17,5 +18,7 @@ from govmail.web.admin import (
 from govmail.web.routing import WebRouter
 
 router = WebRouter()
-for _module in (dashboard, domains, agencies, mailboxes, groups, quotas, hr, queue, audit, tokens):
+for _module in (
+    dashboard, domains, agencies, mailboxes, groups, quotas, hr, queue, audit, tokens, backups
+):
     router.routes.extend(_module.router.routes)
