@@ -43,6 +43,16 @@ async def listing(store: Store) -> list[tuple]:
     return sorted(out)
 
 
+async def restored_state(settings: Settings) -> tuple[list[tuple], tuple[str, int]]:
+    """What a restored installation holds: its listing and its message digest."""
+    store = Store(settings.database_url, settings.blob_dir)
+    await store.open()
+    try:
+        return await listing(store), await message_digest(store)
+    finally:
+        await store.close()
+
+
 def restored_settings(tmp_path: Path, name: str, target: Path) -> Settings:
     s = load_settings(general={"data_dir": tmp_path / name})
     s.backup.target = str(target)
@@ -92,13 +102,7 @@ async def test_backup_write_more_restore_finds_exactly_the_backed_up_state(
     new = restored_settings(tmp_path, "restored", target)
     name, messages = await Backups(new).restore(snapshot=first.snapshot)
     assert (name, messages) == (first.snapshot, 31)
-    store = Store(new.database_url, new.blob_dir)
-    await store.open()
-    try:
-        assert await listing(store) == at_backup
-        assert await message_digest(store) == digest_at_backup
-    finally:
-        await store.close()
+    assert await restored_state(new) == (at_backup, digest_at_backup)
 
     with pytest.raises(RestoreError, match="not empty"):
         await Backups(new).restore(snapshot=first.snapshot)

@@ -1,5 +1,7 @@
 """Backups into an S3-compatible bucket: a small S3 server on loopback (path-style URLs,
-ListObjectsV2 with continuation tokens) that checks every request's Signature V4."""
+ListObjectsV2 paged two keys at a time, so continuation tokens are followed) that checks
+every request's Signature V4 with our own signer. test_backup_s3_moto.py runs the same
+round trip against moto's S3 server, whose signature check is independent of ours."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import hmac
 import os
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 
 import httpx
@@ -126,10 +126,13 @@ def sigv4_headers(
         headers["x-amz-content-sha256"] = payload_hash
     for k, v in (extra or {}).items():
         headers[k.lower()] = v
+    # The URL's query is already percent-encoded: decode before encoding it the canonical
+    # way, or "prefix=a%2Fb" would be signed as "a%252Fb" (a real S3 answers 403).
+    pairs = (([*p.split("=", 1), ""])[:2] for p in parts.query.split("&") if p)
     canonical_query = "&".join(
-        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-        for k, v in sorted(
-            ([*p.split("=", 1), ""])[:2] for p in parts.query.split("&") if p  # type: ignore[misc]
+        sorted(
+            f"{quote(unquote(k), safe='-_.~')}={quote(unquote(v), safe='-_.~')}"
+            for k, v in pairs
         )
     )
     signed = ";".join(sorted(headers))
