@@ -11,6 +11,7 @@ from email.utils import format_datetime, make_msgid
 
 import pytest
 
+from govmail.app import App
 from govmail.config import Settings
 from govmail.delivery.committer import GroupCommitter
 from govmail.delivery.events import MailEvents
@@ -130,3 +131,22 @@ async def raw_of(store: Store, message) -> bytes:  # type: ignore[no-untyped-def
     async with store.read() as tx:
         sha = await tx.mail.blob_sha_of(message)
     return store.blobs.get_sync(sha)
+
+
+async def started_app(settings: Settings, password: str | None = None) -> App:
+    """A running App, every listener on an ephemeral loopback port, holding the ministry
+    and Nguyễn Thị Minh Hằng's mailbox."""
+    for attr in ("smtp_port", "submission_port", "submissions_port", "http_port", "imap_port",
+                 "imaps_port", "pop3_port", "pop3s_port"):
+        setattr(settings.listeners, attr, 0)
+    settings.general.hostname = "mail.mic.gov.vn"
+    a = App(settings)
+    await a.start()
+    async with a.directory.ops() as ops:
+        await ops.add_domain("mic.gov.vn")
+        await ops.add_agency(name="Bộ Thông tin và Truyền thông", short_name="BTTTT",
+                             kind="ministry", code="000.00.00.G14", domain="mic.gov.vn")
+        await ops.add_mailbox(full_name="Nguyễn Thị Minh Hằng", agency="000.00.00.G14",
+                              password=password)
+    await a.pipeline.local_domains(refresh=True)
+    return a

@@ -17,28 +17,16 @@ from govmail.app import App
 from govmail.config import Settings
 from govmail.ops.metrics import allowed
 from govmail.store.repos.ops import OpsRepo
-from tests.ops.support import make_message
+from tests.ops.support import make_message, started_app
 
 PASSWORD = "mat-khau-du-dai"
 
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[App]:
-    for attr in ("smtp_port", "submission_port", "submissions_port", "http_port", "imap_port",
-                 "imaps_port", "pop3_port", "pop3s_port"):
-        setattr(settings.listeners, attr, 0)
-    settings.general.hostname = "mail.mic.gov.vn"
     settings.auth.max_failures_per_account = 2
     settings.monitoring.metrics_token = "bi-mat-giam-sat"
-    a = App(settings)
-    await a.start()
-    async with a.directory.ops() as ops:
-        await ops.add_domain("mic.gov.vn")
-        await ops.add_agency(name="Bộ Thông tin và Truyền thông", short_name="BTTTT",
-                             kind="ministry", code="000.00.00.G14", domain="mic.gov.vn")
-        await ops.add_mailbox(full_name="Nguyễn Thị Minh Hằng", agency="000.00.00.G14",
-                              password=PASSWORD)
-    await a.pipeline.local_domains(refresh=True)
+    a = await started_app(settings, PASSWORD)
     try:
         yield a
     finally:

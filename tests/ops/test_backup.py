@@ -136,6 +136,14 @@ async def test_verify_and_restore_refuse_damaged_or_truncated_backups(
     # Nothing was left behind: the installation is still empty and can take a good backup.
     assert not any(p.name != "tmp" for p in fresh.blob_dir.iterdir())
     assert not Path(fresh.database_url.split(":///")[1]).exists()
+    key = f"blobs/{blob.name[:2]}/{blob.name}"
+    blob.write_bytes(good[: len(good) // 2])  # truncated body
+    with pytest.raises(RestoreError, match=f"{key} is truncated"):
+        await Backups(fresh).restore()
+    blob.unlink()  # lost body
+    with pytest.raises(RestoreError, match=f"{key}: missing from the backup"):
+        await Backups(fresh).restore()
+    assert not any(p.name != "tmp" for p in fresh.blob_dir.iterdir())
     blob.write_bytes(good)
 
     db = target / "snapshots" / snap / "database.sqlite.gz"
@@ -154,6 +162,29 @@ async def test_verify_and_restore_refuse_damaged_or_truncated_backups(
     manifest.write_text("{not json")
     with pytest.raises(RestoreError, match=r"manifest\.json is damaged"):
         await Backups(fresh).restore()
+
+
+async def test_a_backup_cancelled_by_a_stopping_server_is_recorded_as_failed(
+    sqlite_store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.backup.target = str(tmp_path / "backups")
+    started = asyncio.Event()
+
+    async def stuck(*_args: object) -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(Backups, "_backup", stuck)
+    async for r in make_rig(sqlite_store, settings, []):
+        task = asyncio.create_task(Backups(settings, r.store).backup())
+        await asyncio.wait_for(started.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with r.store.read() as tx:
+            runs = await OpsRepo(tx.session, "sqlite").backup_runs()
+        assert [(x.status, x.error) for x in runs] == [("failed", "interrupted")]
+        assert runs[0].finished_at is not None
 
 
 async def test_keep_prunes_old_snapshots_and_unneeded_bodies(
