@@ -22,6 +22,7 @@ from govmail.directory.service import Directory
 from govmail.i18n import both
 from govmail.mail.lineends import normalize_crlf
 from govmail.ratelimit import WindowLimiter
+from govmail.smtp.protocol import protocol_names
 
 log = logging.getLogger("govmail.smtp")
 Mode = Literal["mx", "submission", "submissions"]
@@ -53,6 +54,9 @@ class SmtpLimits:
 
 
 class SmtpHandler:
+    def __dir__(self) -> list[str]:
+        return protocol_names(type(self))
+
     def __init__(
         self,
         mode: Mode,

@@ -4,6 +4,7 @@ codes on every reply, per-address connection limits, and long data lines accepte
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import warnings
 from typing import Any, AnyStr
@@ -44,6 +45,20 @@ _ENHANCED = {
 }
 _HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(\s|$)")
 _REPLY = re.compile(r"^(\d{3})([ -])(.*)$", re.S)
+# The usual path argument: <dot-atom@domain> with ASCII text, then ESMTP parameters.
+_PLAIN_PATH = re.compile(
+    r"\s*<([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)>(.*)$",
+    re.S,
+)
+
+
+@functools.cache
+def protocol_names(cls: type) -> list[str]:
+    """The names aiosmtpd looks up by prefix in every new connection (``smtp_*``,
+    ``auth_*``, ``handle_*``), listed once per class: a full ``dir()`` with
+    ``inspect.getmembers`` per connection costs more than the rest of the set-up."""
+    return [n for n in dir(cls) if n.startswith(("smtp_", "auth_", "handle_"))]
 
 
 class GovSMTP(SMTP):
@@ -58,6 +73,18 @@ class GovSMTP(SMTP):
         self._connections = connections
         self._peer_key: str | None = None
         self._in_ehlo = False
+
+    def __dir__(self) -> list[str]:
+        return protocol_names(type(self))
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        m = _PLAIN_PATH.match(arg)
+        if m is None:
+            return super()._getaddr(arg)
+        addr = m.group(1)
+        if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return addr, m.group(2)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")

@@ -83,6 +83,7 @@ class DeliveryWriter:
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="delivery-writer")
+        self._sql = _Statements(self.dialect)
 
     async def write(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> list[Written]:
         """Write the blob files (durably), then the rows (one transaction); in order."""
@@ -105,6 +106,7 @@ class DeliveryWriter:
 
     # -- the transaction ---------------------------------------------------------------
     def _write(self, batch: Sequence[DeliveryRows]) -> list[Written]:
+        sql = self._sql
         with self.engine.begin() as conn:
             blob_ids = self._blobs(conn, batch)
             folders = self._folders(conn, {c.mailbox_id for d in batch for c in d.copies})
@@ -121,12 +123,7 @@ class DeliveryWriter:
                 targets.append(ids)
             next_uid: dict[int, tuple[int, int]] = {}
             for fid, n in per_folder.items():
-                uidnext, modseq = conn.execute(
-                    update(Folder)
-                    .where(Folder.id == fid)
-                    .values(uidnext=Folder.uidnext + n, highestmodseq=Folder.highestmodseq + n)
-                    .returning(Folder.uidnext, Folder.highestmodseq)
-                ).one()
+                uidnext, modseq = conn.execute(sql.allocate, {"fid": fid, "n": n}).one()
                 next_uid[fid] = (int(uidnext) - n, int(modseq) - n + 1)
             rows: list[dict[str, Any]] = []
             used: dict[int, int] = defaultdict(int)
@@ -153,33 +150,24 @@ class DeliveryWriter:
                     written.copies.append(WrittenCopy(c.mailbox_id, fid, uid))
                 for domain, rcpts in d.remote:
                     oid = conn.execute(
-                        insert(OutboundMessage)
-                        .values(
-                            blob_id=blob_ids[d.sha256],
-                            mail_from=d.mail_from,
-                            domain=domain,
-                            recipients=list(rcpts),
-                            status="queued",
-                            attempts=0,
-                            next_attempt_at=d.internal_date,
-                            created_at=d.internal_date,
-                            expires_at=d.expires_at,
-                            dkim_domain=d.dkim_domain,
-                            delay_notified=False,
-                        )
-                        .returning(OutboundMessage.id)
+                        sql.outbound,
+                        {
+                            "blob_id": blob_ids[d.sha256],
+                            "mail_from": d.mail_from,
+                            "domain": domain,
+                            "recipients": list(rcpts),
+                            "next_attempt_at": d.internal_date,
+                            "created_at": d.internal_date,
+                            "expires_at": d.expires_at,
+                            "dkim_domain": d.dkim_domain,
+                        },
                     ).scalar_one()
                     written.outbound_ids.append(int(oid))
                 results.append(written)
             if rows:
-                conn.execute(insert(Message), rows)
+                conn.execute(sql.message, rows)
             if used:
-                conn.execute(
-                    update(Mailbox)
-                    .where(Mailbox.id == bindparam("mid"))
-                    .values(used_bytes=Mailbox.used_bytes + bindparam("add")),
-                    [{"mid": k, "add": v} for k, v in used.items()],
-                )
+                conn.execute(sql.used, [{"mid": k, "add": v} for k, v in used.items()])
         return results
 
     def _blobs(self, conn: Connection, batch: Sequence[DeliveryRows]) -> dict[str, int]:
@@ -191,23 +179,15 @@ class DeliveryWriter:
             sizes[d.sha256] = d.size
             if d.search_text:
                 texts.setdefault(d.sha256, d.search_text)
-        ins = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        sql = self._sql
         ids: dict[str, int] = {}
+        when = batch[0].internal_date
         for sha, n in refs.items():
-            stmt = (
-                ins(Blob)
-                .values(sha256=sha, size=sizes[sha], refcount=n, created_at=batch[0].internal_date)
-                .on_conflict_do_update(
-                    index_elements=[Blob.sha256], set_={"refcount": Blob.refcount + n}
-                )
-                .returning(Blob.id)
-            )
-            ids[sha] = int(conn.execute(stmt).scalar_one())
+            params = {"sha": sha, "size": sizes[sha], "n": n, "at": when}
+            ids[sha] = int(conn.execute(sql.blob, params).scalar_one())
         if texts:
-            conn.execute(
-                ins(BlobText).on_conflict_do_nothing(index_elements=[BlobText.blob_id]),
-                [{"blob_id": ids[sha], "text": t} for sha, t in texts.items()],
-            )
+            params_list = [{"blob_id": ids[sha], "text": t} for sha, t in texts.items()]
+            conn.execute(sql.blob_text, params_list)
         return ids
 
     def _folders(self, conn: Connection, mailbox_ids: set[int]) -> dict[int, dict[str, int]]:
@@ -215,13 +195,8 @@ class DeliveryWriter:
             out: dict[int, dict[str, int]] = {m: {} for m in mailbox_ids}
             if not mailbox_ids:
                 return out
-            q = (
-                select(Folder.mailbox_id, Folder.id, Folder.name, Folder.special_use)
-                .where(Folder.mailbox_id.in_(sorted(mailbox_ids)))
-                .where((Folder.name == "INBOX") | Folder.special_use.is_not(None))
-                .order_by(Folder.id)
-            )
-            for mid, fid, name, special in conn.execute(q):
+            rows = conn.execute(self._sql.folders, {"mids": sorted(mailbox_ids)})
+            for mid, fid, name, special in rows:
                 out[mid].setdefault("INBOX" if name == "INBOX" else special, fid)
             return out
 
@@ -248,6 +223,54 @@ class DeliveryWriter:
                         )
             out = load()
         return out
+
+
+class _Statements:
+    """The writer's statements, built once: building a statement costs several times
+    more than executing a prebuilt one (SQLAlchemy caches the compiled form per object)."""
+
+    def __init__(self, dialect: str) -> None:
+        ins = pg_insert if dialect == "postgresql" else sqlite_insert
+        self.blob = (
+            ins(Blob)
+            .values(
+                sha256=bindparam("sha"),
+                size=bindparam("size"),
+                refcount=bindparam("n"),
+                created_at=bindparam("at"),
+            )
+            .on_conflict_do_update(
+                index_elements=[Blob.sha256], set_={"refcount": Blob.refcount + bindparam("n")}
+            )
+            .returning(Blob.id)
+        )
+        self.blob_text = ins(BlobText).on_conflict_do_nothing(index_elements=[BlobText.blob_id])
+        self.folders = (
+            select(Folder.mailbox_id, Folder.id, Folder.name, Folder.special_use)
+            .where(Folder.mailbox_id.in_(bindparam("mids", expanding=True)))
+            .where((Folder.name == "INBOX") | Folder.special_use.is_not(None))
+            .order_by(Folder.id)
+        )
+        self.allocate = (
+            update(Folder)
+            .where(Folder.id == bindparam("fid"))
+            .values(
+                uidnext=Folder.uidnext + bindparam("n"),
+                highestmodseq=Folder.highestmodseq + bindparam("n"),
+            )
+            .returning(Folder.uidnext, Folder.highestmodseq)
+        )
+        self.message = insert(Message)
+        self.outbound = (
+            insert(OutboundMessage)
+            .values(status="queued", attempts=0, delay_notified=False)
+            .returning(OutboundMessage.id)
+        )
+        self.used = (
+            update(Mailbox)
+            .where(Mailbox.id == bindparam("mid"))
+            .values(used_bytes=Mailbox.used_bytes + bindparam("add"))
+        )
 
 
 _MESSAGE_DEFAULTS = {
