@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from govmail.config import Settings
 from govmail.delivery.queue import QueueAdmin
 from govmail.ops.backup_status import backup_overview
+from govmail.ops.health import check_health
 from govmail.store.db import Store
 from govmail.store.repos.ops import OpsRepo
 
@@ -45,6 +46,8 @@ async def collect_status(settings: Settings, store: Store, app: App | None = Non
     out["bayes_learnt"] = f"{nspam} spam / {nham} ham"
     out["antivirus"] = "clamd" if settings.antivirus.enabled else "off"
     if app is not None:
-        out["services"] = {s.name: ("ok" if s.healthy() else "down") for s in app.services}
+        checks = await check_health(app)
+        out["store"] = checks.pop("store")
+        out["services"] = checks
         out["login_locks"] = len(app.guard.locks())
     return out

@@ -15,7 +15,6 @@ import importlib
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from govmail.ops.health import check_health
 from govmail.ops.metrics import metrics_routes
 from govmail.web.keys import load_or_create_key
 from govmail.web.rendering import Renderer, StaticFile, load_static
@@ -85,15 +85,7 @@ def error_page(state: WebState, scope: Scope, status: int, key: str) -> Response
 
 def create_app(app: App) -> Starlette:
     async def healthz(_request: Request) -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            async with app.store.read() as tx:
-                await tx.session.execute(text("SELECT 1"))
-            checks["store"] = "ok"
-        except Exception as exc:  # any store failure makes the instance unhealthy
-            checks["store"] = f"error: {type(exc).__name__}"
-        for svc in app.services:
-            checks[svc.name] = "ok" if svc.healthy() else "down"
+        checks = await check_health(app)
         healthy = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if healthy else "fail", "checks": checks},

@@ -210,6 +210,10 @@ class OpsRepo:
     async def mailbox_by_address(self, address: str) -> Mailbox | None:
         return await self.s.scalar(select(Mailbox).where(Mailbox.address == address.lower()))
 
+    async def ping(self) -> None:
+        """A round trip to the database (health checks)."""
+        await self.s.execute(select(1))
+
     # -- backup runs -------------------------------------------------------------------
     async def start_backup_run(self, kind: str, target: str) -> BackupRun:
         run = BackupRun(
