@@ -25,7 +25,7 @@ from govmail.delivery.committer import (
 from govmail.delivery.envelope import Envelope
 from govmail.delivery.events import FolderChange, MailEvents
 from govmail.delivery.received import received_field
-from govmail.directory.resolve import Resolved, normalize_address, resolve
+from govmail.directory.resolve import Resolved, normalize_address, resolve_outside_tx
 from govmail.directory.service import Directory
 from govmail.i18n import both
 from govmail.mail.parsed import ParsedMessage, parse_message
@@ -170,21 +170,20 @@ class Pipeline:
                 missing.append(i)
         if missing:
             domains = await self.local_domains()
-            async with self.directory.reader() as ops:
-                for i in missing:
-                    r = await resolve(ops, addresses[i], domains)
-                    status = self._status_for(env, r)
-                    agencies = {m.agency_id for m in r.mailboxes if m.agency_id is not None}
-                    entry = (status, r, agencies)
-                    out[i] = entry
-                    if status.code != 452:  # quota answers must be fresh
-                        if len(self._rcpt_cache) > 50_000:
-                            self._rcpt_cache.clear()
-                        key = (
-                            normalize_address(addresses[i]),
-                            env.authenticated or env.source == "system",
-                        )
-                        self._rcpt_cache[key] = (gen, now + RCPT_CACHE_SECONDS, entry)
+            for i in missing:
+                r = await resolve_outside_tx(self.directory, addresses[i], domains)
+                status = self._status_for(env, r)
+                agencies = {m.agency_id for m in r.mailboxes if m.agency_id is not None}
+                entry = (status, r, agencies)
+                out[i] = entry
+                if status.code != 452:  # quota answers must be fresh
+                    if len(self._rcpt_cache) > 50_000:
+                        self._rcpt_cache.clear()
+                    key = (
+                        normalize_address(addresses[i]),
+                        env.authenticated or env.source == "system",
+                    )
+                    self._rcpt_cache[key] = (gen, now + RCPT_CACHE_SECONDS, entry)
         return [e for e in out if e is not None]
 
     @staticmethod

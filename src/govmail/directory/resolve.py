@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from govmail.directory.errors import DirectoryError
-from govmail.directory.service import DirectoryOps
+from govmail.directory.service import Directory, DirectoryOps
+from govmail.store.repos.directory import AddressTarget, address_target_outside_tx
 
 Kind = Literal["local", "remote", "unknown", "disabled"]
 MAX_GROUP_DEPTH = 8
@@ -67,17 +68,7 @@ async def resolve(
 
     target = await ops.repo.address_target(address)
     if target is not None and target.what in ("mailbox", "alias"):
-        if target.status == "archived":
-            return Resolved(address, "disabled")
-        facts = MailboxFacts(
-            target.id,
-            target.kind or "person",
-            target.quota_bytes or 0,
-            target.used_bytes or 0,
-            target.agency_id,
-        )
-        via = "alias" if target.what == "alias" else ("agency" if facts.kind == "agency" else None)
-        return Resolved(address, "local", [target.id], via=via, mailboxes=[facts])
+        return _one_mailbox(address, target)
     if target is not None and target.what == "group":
         out = Resolved(address, "local", via="group")
         try:
@@ -101,3 +92,38 @@ async def resolve(
             r.address = address
             return r
     return Resolved(address, "unknown")
+
+
+async def resolve_outside_tx(
+    directory: Directory, address: str, local_domains: set[str]
+) -> Resolved:
+    """``resolve`` with its common cases answered by one prebuilt query and no
+    transaction: a remote address, a mailbox, an alias, or nothing at all. Groups and
+    sub-addresses take the full path."""
+    address = normalize_address(address)
+    if "@" not in address:
+        return Resolved(address, "unknown")
+    local, domain = address.rsplit("@", 1)
+    if domain not in local_domains:
+        return Resolved(address, "remote", remote=[address])
+    target = await address_target_outside_tx(directory.store, address)
+    if target is None and "+" not in local:
+        return Resolved(address, "unknown")
+    if target is not None and target.what in ("mailbox", "alias"):
+        return _one_mailbox(address, target)
+    async with directory.reader() as ops:
+        return await resolve(ops, address, local_domains)
+
+
+def _one_mailbox(address: str, target: AddressTarget) -> Resolved:
+    if target.status == "archived":
+        return Resolved(address, "disabled")
+    facts = MailboxFacts(
+        target.id,
+        target.kind or "person",
+        target.quota_bytes or 0,
+        target.used_bytes or 0,
+        target.agency_id,
+    )
+    via = "alias" if target.what == "alias" else ("agency" if facts.kind == "agency" else None)
+    return Resolved(address, "local", [target.id], via=via, mailboxes=[facts])

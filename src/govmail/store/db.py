@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 
 from govmail.store import sqlite_inline
 from govmail.store.blobs import BlobStore
+from govmail.store.hot_reader import HotReader
+from govmail.store.repos.mail import MailRows
 from govmail.store.tx import Tx
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -48,6 +50,7 @@ class Store:
         self.is_sqlite = url.startswith("sqlite")
         self.blobs = BlobStore(blob_dir)
         kwargs: dict[str, Any] = {"echo": echo}
+        path = ""
         if self.is_sqlite:
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
@@ -66,6 +69,7 @@ class Store:
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.hot = HotReader(self.engine, path if self.is_sqlite else None)
 
     @property
     def write_lock(self) -> asyncio.Lock | None:
@@ -83,6 +87,7 @@ class Store:
             await self.migrate()
 
     async def close(self) -> None:
+        self.hot.close()
         await self.engine.dispose()
 
     async def migrate(self, revision: str = "heads") -> None:
@@ -106,6 +111,15 @@ class Store:
         """A transaction for reading; loaded objects stay usable after the block."""
         async with self._tx(self._read_sessions) as tx:
             yield tx
+
+    @asynccontextmanager
+    async def read_rows(self) -> AsyncIterator[MailRows]:
+        """A read of plain rows by Core statements for the hot paths of the doors (IMAP
+        FETCH): a pooled connection without the ORM session that :meth:`read` sets up,
+        which costs more than a small indexed query. One transaction, rolled back at the
+        end. (In WAL mode a SQLite read does not wait for writers.)"""
+        async with self.engine.connect() as conn:
+            yield MailRows(conn)
 
     @asynccontextmanager
     async def _tx(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Tx]:

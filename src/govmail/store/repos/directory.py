@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     bindparam,
@@ -18,6 +18,9 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from govmail.store.db import Store
 
 from govmail.store.models import (
     AdminRole,
@@ -224,9 +227,7 @@ class DirectoryRepo:
         """What an address is, in one query (the delivery hot path): a mailbox, an alias
         (with its mailbox's facts) or a group."""
         row = (await self.s.execute(_ADDRESS_TARGET, {"a": address.lower()})).first()
-        if row is None:
-            return None
-        return AddressTarget(row[0], int(row[1]), row[2], row[3], row[4], row[5], row[6])
+        return _target(row)
 
     # -- aliases -------------------------------------------------------------------------
     async def alias_by_address(self, address: str) -> Alias | None:
@@ -327,3 +328,14 @@ class DirectoryRepo:
         return (
             await self.s.scalars(select(AdminRole).where(AdminRole.mailbox_id == mailbox_id))
         ).all()
+
+
+async def address_target_outside_tx(store: Store, address: str) -> AddressTarget | None:
+    """``DirectoryRepo.address_target`` without a transaction (``Store.hot``)."""
+    return _target(await store.hot.first(_ADDRESS_TARGET, {"a": address.lower()}))
+
+
+def _target(row: Any) -> AddressTarget | None:
+    if row is None:
+        return None
+    return AddressTarget(row[0], int(row[1]), row[2], row[3], row[4], row[5], row[6])
