@@ -449,9 +449,17 @@ class PolicyBook:
         return agency_id
 
     async def for_message(self, ctx: MessageContext) -> EffectivePolicy:
-        if ctx.envelope.authenticated:
-            return await self.for_agency(await self.sender_agency(ctx.envelope, ctx.parsed))
-        return strictest([await self.for_agency(a) for a in sorted(ctx.recipient_agency_ids)])
+        """The policy of a message, computed once and shared by the checks."""
+        policy = ctx.facts.get("document_policy")
+        if policy is None:
+            if ctx.envelope.authenticated:
+                sender = await self.sender_agency(ctx.envelope, ctx.parsed)
+                policy = await self.for_agency(sender)
+            else:
+                ids = sorted(ctx.recipient_agency_ids)
+                policy = strictest([await self.for_agency(a) for a in ids])
+            ctx.facts["document_policy"] = policy
+        return policy  # type: ignore[no-any-return]
 
 
 def _ancestry(agency: Agency | None) -> list[int]:

@@ -25,29 +25,33 @@ def format_fields(fields: list[tuple[str, str]]) -> bytes:
     return bytes(out)
 
 
-def _shift_part(part: dict[str, Any], n: int, top: bool) -> None:
+def _shifted(part: dict[str, Any], n: int, top: bool) -> dict[str, Any]:
+    """A copy of ``part`` with its offsets moved by ``n`` (only what changes is copied)."""
+    out = dict(part)
     for k in _OFFSET_KEYS:
-        if k in part and not (top and k == "header_start"):
-            part[k] += n
-    for sub in part.get("parts", ()):
-        _shift_part(sub, n, False)
-    msg = part.get("message")
+        if k in out and not (top and k == "header_start"):
+            out[k] += n
+    if "parts" in out:
+        out["parts"] = [_shifted(sub, n, False) for sub in out["parts"]]
+    msg = out.get("message")
     if msg:
+        msg = dict(msg)
         msg["headers"] = [[name, off + n, length] for name, off, length in msg["headers"]]
-        _shift_part(msg["body"], n, False)
+        msg["body"] = _shifted(msg["body"], n, False)
+        out["message"] = msg
+    return out
 
 
 def prepend_fields(meta: dict[str, Any], block: bytes) -> dict[str, Any]:
     """Metadata (``ParsedMessage.to_dict()`` form) of ``block + raw`` given that of ``raw``.
 
-    ``block`` must be complete CRLF-terminated header fields. Returns a new dict.
+    ``block`` must be complete CRLF-terminated header fields. Returns a new dict; what it
+    does not change is shared with ``meta``.
     """
-    import copy
-
     if not block:
         return meta
     n = len(block)
-    out = copy.deepcopy(meta)
+    out = dict(meta)
     new_index: list[list[Any]] = []
     pos = 0
     for line in block.split(b"\r\n")[:-1]:
@@ -59,7 +63,7 @@ def prepend_fields(meta: dict[str, Any], block: bytes) -> dict[str, Any]:
             new_index.append([name, pos, length])
         pos += length
     out["headers"] = new_index + [[name, off + n, length] for name, off, length in out["headers"]]
-    _shift_part(out["body"], n, True)
+    out["body"] = _shifted(out["body"], n, True)
     out["size"] = out["size"] + n
     out["lines"] = out["lines"] + block.count(b"\n")
     return out

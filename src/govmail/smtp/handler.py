@@ -4,6 +4,7 @@ protocol (TLS before passwords, rate limits per connection address and per user)
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import logging
 import unicodedata
@@ -275,3 +276,10 @@ class SmtpHandler:
         if not isinstance(password, bytes):
             return AuthResult(success=False, handled=False)
         return await self._login(server, login, password)
+
+
+# aiosmtpd reads handle_EHLO's signature in every new connection (to support an older
+# hook form); inspect.signature returns a function's __signature__ without computing it.
+SmtpHandler.handle_EHLO.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+    SmtpHandler.handle_EHLO
+)
