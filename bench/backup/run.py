@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -38,6 +39,11 @@ from govmail.store.db import Store  # noqa: E402
 
 USERS = 100
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def peak_mib() -> int:
+    """The process's peak resident memory so far (it only grows: read after each phase)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def du(path: Path) -> int:
@@ -101,18 +107,22 @@ async def main(n: int, database: str) -> None:
         t0 = time.perf_counter()
         await fill(pipeline, 0, n)
         fill_s = time.perf_counter() - t0
+        peak = {"fill": peak_mib()}
         backups = Backups(settings, store)
         t0 = time.perf_counter()
         full = await backups.backup()
         full_s = time.perf_counter() - t0
+        peak["full"] = peak_mib()
         await fill(pipeline, n, 1000)
         t0 = time.perf_counter()
         inc = await backups.backup()
         inc_s = time.perf_counter() - t0
+        peak["incremental"] = peak_mib()
         await committer.stop()
         t0 = time.perf_counter()
         v = await backups.verify()
         verify_s = time.perf_counter() - t0
+        peak["verify"] = peak_mib()
         assert v.ok, v.problems
         await store.close()
         data_size = du(tmp / "data")
@@ -125,6 +135,7 @@ async def main(n: int, database: str) -> None:
         t0 = time.perf_counter()
         _name, restored = await Backups(new).restore()
         restore_s = time.perf_counter() - t0
+        peak["restore"] = peak_mib()
 
         print(f"{database}: {n} messages ({n + 1000} after the increment), data "
               f"{data_size / 2**20:.0f} MiB, backup directory {backup_size / 2**20:.0f} MiB")
@@ -135,6 +146,8 @@ async def main(n: int, database: str) -> None:
               f"{inc.bytes_copied / 2**20:.0f} MiB incl. the database)")
         print(f"  verify:             {verify_s:6.1f} s")
         print(f"  restore:            {restore_s:6.1f} s  ({restored} messages)")
+        print("  peak resident memory after each phase (MiB): "
+              + ", ".join(f"{k} {v}" for k, v in peak.items()))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         for name in dbs:

@@ -187,6 +187,36 @@ async def test_a_backup_cancelled_by_a_stopping_server_is_recorded_as_failed(
         assert runs[0].finished_at is not None
 
 
+async def test_the_database_dump_is_streamed_not_held_in_memory(
+    sqlite_store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100,000 messages the gzip'd SQLite file is over a GiB: it goes to and from the
+    target through files (put_file/get_file), never as one bytes object."""
+    target = tmp_path / "backups"
+    settings.backup.target = str(target)
+    real_put, real_get = DirTarget.put, DirTarget.get
+
+    def put(self: DirTarget, key: str, data: bytes) -> None:
+        assert "/database." not in key, key
+        real_put(self, key, data)
+
+    def get(self: DirTarget, key: str) -> bytes:
+        assert "/database." not in key, key
+        return real_get(self, key)
+
+    monkeypatch.setattr(DirTarget, "put", put)
+    monkeypatch.setattr(DirTarget, "get", get)
+    async for r in make_rig(sqlite_store, settings, []):
+        await r.pipeline.deliver(env(), make_message("Một thư", "Nội dung"))
+        at_backup = await listing(r.store), await message_digest(r.store)
+        snap = (await Backups(settings, r.store).backup()).snapshot
+    assert (target / "snapshots" / snap / "database.sqlite.gz").stat().st_size > 0
+    new = restored_settings(tmp_path, "restored", target)
+    assert (await Backups(new).restore())[1] == 1
+    assert await restored_state(new) == at_backup
+    assert not any(p.name.startswith(".restore-") for p in new.data_dir.iterdir())
+
+
 async def test_keep_prunes_old_snapshots_and_unneeded_bodies(
     sqlite_store: Store, settings: Settings, tmp_path: Path
 ) -> None:

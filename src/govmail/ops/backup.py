@@ -41,7 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from govmail.config import Settings
-from govmail.ops.backup_target import BackupTarget, TargetError, open_target
+from govmail.ops.backup_target import BackupTarget, TargetError, file_sha256, open_target
 from govmail.services import cancel_and_wait
 from govmail.store.blobs import sha256_hex
 from govmail.store.db import Store
@@ -233,8 +233,8 @@ class Backups:
             copied, copied_bytes = await asyncio.to_thread(
                 self._copy_blobs, store, tgt, blobs, progress
             )
-            db_bytes = db_file.read_bytes()
-            await asyncio.to_thread(tgt.put, f"{prefix}/{db_file.name}", db_bytes)
+            db_sha, db_size = await asyncio.to_thread(file_sha256, db_file)
+            await asyncio.to_thread(tgt.put_file, f"{prefix}/{db_file.name}", db_file)
             listing = gzip.compress(
                 "".join(f"{sha} {size}\n" for sha, size in blobs).encode(), mtime=0
             )
@@ -246,8 +246,7 @@ class Backups:
             "dialect": store.dialect,
             "kind": "incremental" if existing else "full",
             "base": existing[-1] if existing else None,
-            "database": {"file": db_file.name, "sha256": sha256_hex(db_bytes),
-                         "size": len(db_bytes)},
+            "database": {"file": db_file.name, "sha256": db_sha, "size": db_size},
             "blobs": {"file": "blobs.txt.gz", "sha256": sha256_hex(listing),
                       "count": len(blobs), "bytes": sum(s for _h, s in blobs)},
             "counts": counts,
@@ -260,7 +259,7 @@ class Backups:
         )
         return BackupResult(
             name, manifest["kind"], counts.get("message", 0), len(blobs), copied,
-            copied_bytes + len(db_bytes) + len(listing), 0.0,
+            copied_bytes + db_size + len(listing), 0.0,
         )
 
     async def _sqlite_dump(
@@ -368,12 +367,18 @@ class Backups:
             data = tgt.get(key)
         except TargetError as exc:
             raise RestoreError(str(exc)) from exc
-        if size is not None and len(data) != size:
-            raise RestoreError(f"{key} is truncated or damaged ({len(data)} bytes, "
-                               f"{size} expected)")
-        if sha256_hex(data) != sha:
-            raise RestoreError(f"{key} is damaged (checksum mismatch)")
+        _check(key, sha256_hex(data), len(data), sha, size)
         return data
+
+    @staticmethod
+    def _checked_file(tgt: BackupTarget, key: str, sha: str, size: int, dest: Path) -> None:
+        """``_checked`` for the database dump, streamed through a file."""
+        try:
+            tgt.get_file(key, dest)
+        except TargetError as exc:
+            raise RestoreError(str(exc)) from exc
+        got_sha, got_size = file_sha256(dest)
+        _check(key, got_sha, got_size, sha, size)
 
     def _blob_listing(
         self, tgt: BackupTarget, name: str, m: dict[str, Any]
@@ -419,27 +424,34 @@ class Backups:
         await self._require_empty(url)
         blobs = await asyncio.to_thread(self._blob_listing, tgt, name, m)
         db_key = f"snapshots/{name}/{m['database']['file']}"
-        db_data = await asyncio.to_thread(
-            self._checked, tgt, db_key, m["database"]["sha256"], m["database"]["size"]
-        )
-        blob_root = settings.blob_dir
-        store_for_blobs = Store(url, blob_root)
-        store_for_blobs.blobs.ensure()
-        written: list[str] = []
-        try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # The dump goes through a file beside the data, never whole into memory.
+        with tempfile.TemporaryDirectory(prefix=".restore-", dir=settings.data_dir) as tmpdir:
+            db_file = Path(tmpdir) / m["database"]["file"]
             await asyncio.to_thread(
-                self._restore_blobs, tgt, blobs, store_for_blobs, written, progress
+                self._checked_file, tgt, db_key, m["database"]["sha256"],
+                m["database"]["size"], db_file,
             )
-            if dialect == "sqlite":
-                await asyncio.to_thread(self._restore_sqlite, db_key, db_data, _sqlite_path(url))
-            else:
-                await self._restore_pg(db_data, url)
-        except BaseException:
-            for sha in written:
-                store_for_blobs.blobs.delete_sync(sha)
-            raise
-        finally:
-            await store_for_blobs.close()
+            blob_root = settings.blob_dir
+            store_for_blobs = Store(url, blob_root)
+            store_for_blobs.blobs.ensure()
+            written: list[str] = []
+            try:
+                await asyncio.to_thread(
+                    self._restore_blobs, tgt, blobs, store_for_blobs, written, progress
+                )
+                if dialect == "sqlite":
+                    await asyncio.to_thread(
+                        self._restore_sqlite, db_key, db_file, _sqlite_path(url)
+                    )
+                else:
+                    await self._restore_pg(db_file, url)
+            except BaseException:
+                for sha in written:
+                    store_for_blobs.blobs.delete_sync(sha)
+                raise
+            finally:
+                await store_for_blobs.close()
         store = Store(url, blob_root)
         try:
             await store.open()  # brings an older backup up to the current schema
@@ -492,32 +504,29 @@ class Backups:
                 progress("blobs", i, total)
 
     @staticmethod
-    def _restore_sqlite(key: str, data: bytes, path: Path) -> None:
-        try:
-            raw = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise RestoreError(f"{key} is damaged ({exc})") from exc
+    def _restore_sqlite(key: str, src: Path, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".restoring")
-        with open(tmp, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with gzip.open(src, "rb") as fin, open(tmp, "wb") as fh:
+                shutil.copyfileobj(fin, fh, 1024 * 1024)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except (OSError, EOFError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise RestoreError(f"{key} is damaged ({exc})") from exc
         for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             extra.unlink(missing_ok=True)
         os.replace(tmp, path)
 
     @staticmethod
-    async def _restore_pg(data: bytes, url: str) -> None:
-        with tempfile.NamedTemporaryFile(suffix=".pgdump") as fh:
-            fh.write(data)
-            fh.flush()
-            proc = await asyncio.create_subprocess_exec(
-                "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-                f"--dbname={_libpq_url(url)}", fh.name,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            )
-            _o, err = await proc.communicate()
+    async def _restore_pg(src: Path, url: str) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+            f"--dbname={_libpq_url(url)}", str(src),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        _o, err = await proc.communicate()
         if proc.returncode != 0:
             raise RestoreError(f"pg_restore failed: {err.decode(errors='replace').strip()}")
 
@@ -580,6 +589,13 @@ class Backups:
                 run.blobs_total = result.blobs_checked
                 run.error = "; ".join(result.problems) or None
         return result
+
+
+def _check(key: str, got_sha: str, got_size: int, sha: str, size: int | None) -> None:
+    if size is not None and got_size != size:
+        raise RestoreError(f"{key} is truncated or damaged ({got_size} bytes, {size} expected)")
+    if got_sha != sha:
+        raise RestoreError(f"{key} is damaged (checksum mismatch)")
 
 
 def _gzip_file(src: Path, dst: Path) -> None:

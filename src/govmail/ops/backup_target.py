@@ -7,8 +7,10 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 
@@ -28,11 +30,38 @@ class BackupTarget(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def put_file(self, key: str, src: Path) -> None:
+        """Like ``put``, streamed from a file (a database dump can be larger than memory)."""
+        ...
+
+    def get_file(self, key: str, dest: Path) -> None:
+        """Like ``get``, streamed into a file."""
+        ...
+
     def exists(self, key: str) -> bool: ...
 
     def list(self, prefix: str) -> list[str]: ...
 
     def delete(self, key: str) -> None: ...
+
+
+CHUNK = 1024 * 1024
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a file, read in chunks."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    while chunk := fh.read(CHUNK):
+        yield chunk
 
 
 def _fsync_dir(path: Path) -> None:
@@ -55,12 +84,22 @@ class DirTarget:
         return p
 
     def put(self, key: str, data: bytes) -> None:
+        self._write(key, lambda fh: fh.write(data))
+
+    def put_file(self, key: str, src: Path) -> None:
+        def copy(fh: BinaryIO) -> None:
+            with open(src, "rb") as fin:
+                shutil.copyfileobj(fin, fh, CHUNK)
+
+        self._write(key, copy)
+
+    def _write(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as fh:
-                fh.write(data)
+                fill(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -72,6 +111,14 @@ class DirTarget:
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise TargetError(f"{key}: missing from the backup") from None
+        except OSError as exc:
+            raise TargetError(f"{key}: cannot be read: {exc.strerror or exc}") from exc
+
+    def get_file(self, key: str, dest: Path) -> None:
+        try:
+            shutil.copyfile(self._path(key), dest)
         except FileNotFoundError:
             raise TargetError(f"{key}: missing from the backup") from None
         except OSError as exc:
@@ -110,6 +157,7 @@ def sigv4_headers(
     access_key: str,
     secret_key: str,
     payload: bytes = b"",
+    payload_sha256: str | None = None,
     service: str = "s3",
     now: dt.datetime | None = None,
     extra: dict[str, str] | None = None,
@@ -120,7 +168,7 @@ def sigv4_headers(
     day = amz_date[:8]
     parts = urlsplit(url)
     host = parts.netloc
-    payload_hash = hashlib.sha256(payload).hexdigest()
+    payload_hash = payload_sha256 or hashlib.sha256(payload).hexdigest()
     headers = {"host": host, "x-amz-date": amz_date}
     if service == "s3":
         headers["x-amz-content-sha256"] = payload_hash
@@ -183,11 +231,15 @@ class S3Target:
             path += "/" + quote(full, safe="/-_.~")
         return f"{self.endpoint}{path}" + (f"?{query}" if query else "")
 
-    def _request(self, method: str, url: str, body: bytes = b"") -> httpx.Response:
-        headers = sigv4_headers(
+    def _headers(self, method: str, url: str, body: bytes = b"",
+                 body_sha256: str | None = None) -> dict[str, str]:
+        return sigv4_headers(
             method, url, region=self.region, access_key=self.access_key,
-            secret_key=self.secret_key, payload=body,
+            secret_key=self.secret_key, payload=body, payload_sha256=body_sha256,
         )
+
+    def _request(self, method: str, url: str, body: bytes = b"") -> httpx.Response:
+        headers = self._headers(method, url, body)
         try:
             return self.http.request(method, url, content=body or None, headers=headers)
         except httpx.HTTPError as exc:
@@ -197,6 +249,33 @@ class S3Target:
         r = self._request("PUT", self._url(key), data)
         if r.status_code not in (200, 201):
             raise TargetError(f"{self.label}/{key}: PUT answered {r.status_code}")
+
+    def put_file(self, key: str, src: Path) -> None:
+        sha, size = file_sha256(src)
+        url = self._url(key)
+        # A known length: without it httpx would send chunked, which S3 refuses.
+        headers = {**self._headers("PUT", url, body_sha256=sha), "content-length": str(size)}
+        try:
+            with open(src, "rb") as fh:
+                r = self.http.request("PUT", url, content=_chunks(fh), headers=headers)
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{self.label}: {exc!r}") from exc
+        if r.status_code not in (200, 201):
+            raise TargetError(f"{self.label}/{key}: PUT answered {r.status_code}")
+
+    def get_file(self, key: str, dest: Path) -> None:
+        url = self._url(key)
+        try:
+            with self.http.stream("GET", url, headers=self._headers("GET", url)) as r:
+                if r.status_code == 404:
+                    raise TargetError(f"{key}: missing from the backup")
+                if r.status_code != 200:
+                    raise TargetError(f"{self.label}/{key}: GET answered {r.status_code}")
+                with open(dest, "wb") as out:
+                    for chunk in r.iter_bytes(CHUNK):
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{self.label}: {exc!r}") from exc
 
     def get(self, key: str) -> bytes:
         r = self._request("GET", self._url(key))
