@@ -207,38 +207,82 @@ _FAST_ITEMS = {
     "BODY": (b"BODY %s", "row[{imap_body}]"),
     "BODYSTRUCTURE": (b"BODYSTRUCTURE %s", "row[{imap_bodystructure}]"),
 }
-_FAST_RENDERERS: dict[tuple[Any, ...], Callable[..., bytes]] = {}
+_FAST_RENDERERS: dict[tuple[Any, ...], Callable[..., Any] | None] = {}
 
 
-def fast_renderer(names: Sequence[str], index: dict[str, int]) -> Callable[..., bytes] | None:
-    """A function ``(row, n, flags, date) -> bytes`` writing ``* n FETCH (...)`` in one
-    bytes formatting operation, for FETCHes of plain and cached attributes only (the
-    common case: a client listing a mailbox). None if ``names`` need anything else.
+def whole_message(a: FetchAttribute) -> bool:
+    """``BODY[]``, ``BODY.PEEK[]`` (with or without ``<partial>``) or ``RFC822``: the blob
+    itself, needing no metadata."""
+    if isinstance(a, FetchItem):
+        return a.name == "RFC822"
+    return a.kind == "BODY" and not a.part and not a.text
+
+
+def fast_renderer(
+    attrs: Sequence[FetchAttribute], index: dict[str, int]
+) -> Callable[..., Any] | None:
+    """A function ``(row, n, flags, date, raw)`` writing ``* n FETCH (...)`` in one bytes
+    formatting operation, for FETCHes of plain and cached attributes and whole messages
+    only (the common cases: a client listing a mailbox, or downloading messages). None
+    if ``attrs`` need anything else.
+
+    Without whole messages it returns the bytes of the response. With them (``raw`` is
+    the message) it returns the pieces of the response, the messages not copied into
+    them: ``(b'* 1 FETCH (UID 7 BODY[] {1234}\\r\\n', raw, b')\\r\\n')``.
 
     Compiled once per attribute list: with 100,000 messages per FETCH, calling one small
     function per attribute and message costs more than the whole rest.
     """
-    key = (tuple(names), tuple(sorted(index.items())))
+    key = (tuple(attrs), tuple(sorted(index.items())))
     if key in _FAST_RENDERERS:
         return _FAST_RENDERERS[key]
-    if not names or any(n not in _FAST_ITEMS for n in names):
-        return None
-    parts, exprs = [], ["n"]
-    for name in names:
-        text, expr = _FAST_ITEMS[name]
-        if "{" in expr:
-            column = expr[expr.index("{") + 1 : expr.index("}")]
-            if column not in index:
-                return None
-            expr = expr.format(**{column: index[column]})
-        parts.append(text)
-        exprs.append(expr)
-    template = b"* %d FETCH (" + b" ".join(parts) + b")\r\n"
-    source = f"def render(row, n, flags, date):\n    return TEMPLATE % ({', '.join(exprs)},)\n"
-    namespace: dict[str, Any] = {"TEMPLATE": template}
-    exec(compile(source, "<imap-fetch>", "exec"), namespace)
-    fn: Callable[..., bytes] = namespace["render"]
+    fn = _compile_renderer(attrs, index) if attrs else None
     _FAST_RENDERERS[key] = fn
+    return fn
+
+
+def _compile_renderer(
+    attrs: Sequence[FetchAttribute], index: dict[str, int]
+) -> Callable[..., Any] | None:
+    namespace: dict[str, Any] = {}
+    lines: list[str] = []  # statements before the return
+    pieces: list[str] = []  # expressions of the pieces returned
+    text, exprs = b"* %d FETCH (", ["n"]  # the piece being written
+    sep = b""
+    for a in attrs:
+        if isinstance(a, FetchSection) or a.name == "RFC822":
+            if not whole_message(a):
+                return None
+            name = b"RFC822" if isinstance(a, FetchItem) else a.response_name().encode()
+            data = f"d{len(lines)}"
+            if isinstance(a, FetchItem) or a.partial is None:
+                lines.append(f"{data} = raw")
+            else:
+                start, length = a.partial
+                lines.append(f"{data} = raw[{start}:{start + length}]")
+            namespace[f"T{len(pieces)}"] = text + sep + name + b" {%d}\r\n"
+            pieces.append(f"T{len(pieces)} % ({', '.join([*exprs, f'len({data})'])},)")
+            pieces.append(data)
+            text, exprs = b"", []
+        elif a.name in _FAST_ITEMS:
+            item, expr = _FAST_ITEMS[a.name]
+            if "{" in expr:
+                column = expr[expr.index("{") + 1 : expr.index("}")]
+                if column not in index:
+                    return None
+                expr = expr.format(**{column: index[column]})
+            text += sep + item
+            exprs.append(expr)
+        else:
+            return None
+        sep = b" "
+    namespace["TEND"] = text + b")\r\n"
+    last = f"TEND % ({', '.join(exprs)},)" if exprs else "TEND"
+    result = "(" + ", ".join([*pieces, last]) + ")" if pieces else last
+    body = "".join(f"    {line}\n" for line in lines)
+    source = f"def render(row, n, flags, date, raw):\n{body}    return {result}\n"
+    exec(compile(source, "<imap-fetch>", "exec"), namespace)
+    fn: Callable[..., Any] = namespace["render"]
     return fn
 
 
@@ -368,13 +412,33 @@ class _Renderer:
         return b"* %d FETCH (" % n + b" ".join(parts) + b")\r\n"
 
 
-async def _load_raw(session: Session, messages: Sequence[_Message], sha_at: int) -> None:
+# Blobs read on the event loop per FETCH chunk, at most (when in the page cache).
+INLINE_BUDGET = 1024 * 1024
+
+
+async def load_blobs(session: Session, shas: Sequence[str]) -> list[bytes]:
+    """The messages with these SHA-256 (each checked against it), in order.
+
+    Those whose file is wholly in the page cache are read right here: a worker-thread
+    trip costs more than reading a few KB from memory. The rest (not cached, large, or
+    beyond :data:`INLINE_BUDGET`) are read in one trip to a worker thread, so that the
+    event loop never waits for the disk.
+    """
     blobs = session.store.blobs
-    wanted = [m.row[sha_at] for m in messages]
-    # One trip to a worker thread for all of them (reading, and checking each hash).
-    raws = await asyncio.to_thread(lambda: [blobs.get_sync(sha) for sha in wanted])
-    for m, raw in zip(messages, raws, strict=True):
-        m.raw = raw
+    out: list[bytes | None] = []
+    budget = INLINE_BUDGET
+    for sha in shas:
+        data = blobs.get_if_cached(sha) if budget > 0 else None
+        if data is not None:
+            budget -= len(data)
+        out.append(data)
+    missing = [i for i, data in enumerate(out) if data is None]
+    if missing:
+        wanted = [shas[i] for i in missing]
+        raws = await asyncio.to_thread(lambda: [blobs.get_sync(sha) for sha in wanted])
+        for i, raw in zip(missing, raws, strict=True):
+            out[i] = raw
+    return out  # type: ignore[return-value]
 
 
 async def _store_cache(session: Session, renderer: _Renderer) -> None:
@@ -390,22 +454,34 @@ async def _store_cache(session: Session, renderer: _Renderer) -> None:
 
 def _render_fast(
     session: Session,
-    view: SelectedView,
     renderer: _Renderer,
-    fast: Callable[..., bytes],
+    fast: Callable[..., Any],
+    msn: Callable[[int], int | None],
     rows: list[Any],
+    raws: Sequence[bytes] | None,
     cached_at: list[int],
-) -> list[Any]:
-    """Send the rows whose cached values are all there; return the others."""
-    flags, date, msn, send = renderer.flags_row, renderer.date, view.msn, session.send
-    rest = []
-    for row in rows:
+) -> list[tuple[Any, bytes | None]]:
+    """Send the rows whose cached values are all there; return the others (with their
+    message, if loaded)."""
+    flags, date, send = renderer.flags_row, renderer.date, session.send
+    rest: list[tuple[Any, bytes | None]] = []
+    if raws is None:
+        for row in rows:
+            if cached_at and any(row[i] is None for i in cached_at):
+                rest.append((row, None))
+                continue
+            n = msn(row[1])
+            if n is not None:
+                send(fast(row, n, flags, date, None))
+        return rest
+    for row, raw in zip(rows, raws, strict=True):
         if cached_at and any(row[i] is None for i in cached_at):
-            rest.append(row)
+            rest.append((row, raw))
             continue
         n = msn(row[1])
         if n is not None:
-            send(fast(row, n, flags, date))
+            for piece in fast(row, n, flags, date, raw):
+                send(piece)
     return rest
 
 
@@ -434,34 +510,49 @@ async def cmd_fetch(session: Session, cmd: Fetch) -> None:
 
     meta_at = plan.index.get("meta")
     header_at = plan.index.get("imap_header")
+    sha_at = plan.index.get("blob_sha256")
     fast = None
-    if not plan.needs_meta and not plan.needs_header and not plan.needs_raw:
-        fast = fast_renderer([a.name for a in attrs if isinstance(a, FetchItem)], plan.index)
-        if len(attrs) != len(plan.names):
-            fast = None
+    if not plan.needs_meta and not plan.needs_header and not plan.sets_seen:
+        fast = fast_renderer(attrs, plan.index)
     cached_at = [plan.index[c] for c in plan.cached]
+    # Flags and dates are left out of the rows when nothing looks at them.
+    with_flags = plan.sets_seen or not plan.names.isdisjoint(("FLAGS", "INTERNALDATE"))
+    audited = plan.body_read and view.ref.shared
+    msn = view.numberer()
     read_uids: list[int] = []
     for i in range(0, len(uids), CHUNK):
         chunk = uids[i : i + CHUNK]
-        async with session.store.read() as tx:
-            rows = await tx.mail.imap_fetch_rows(
-                view.folder_id, chunk, plan.extra, cmd.changed_since
-            )
+        rows = await session.store.rows.imap_fetch_rows(
+            view.folder_id, chunk, plan.extra, cmd.changed_since, flags=with_flags
+        )
+        loaded: dict[int, bytes | None] = {}
         if fast is not None:
-            rows = _render_fast(session, view, renderer, fast, rows, cached_at)
-            if not rows:
+            raws = None
+            if plan.needs_raw:
+                assert sha_at is not None
+                raws = await load_blobs(session, [row[sha_at] for row in rows])
+            rest = _render_fast(session, renderer, fast, msn, rows, raws, cached_at)
+            if audited:
+                later = {row[1] for row, _raw in rest}
+                read_uids.extend(
+                    row[1] for row in rows if row[1] not in later and view.contains(row[1])
+                )
+            if not rest:
                 await session.maybe_flush()
                 continue
+            rows = [row for row, _raw in rest]
+            loaded = {row[1]: raw for row, raw in rest if raw is not None}
         messages = [_Message(row, meta_at, header_at) for row in rows]
+        for m in messages:
+            m.raw = loaded.get(m.uid)
         if meta_at is None and plan.cached:
             positions = [plan.index[c] for c in plan.cached if c != "imap_header"]
             missing = [m for m in messages if any(m.row[p] is None for p in positions)]
             if missing:
                 parts = [f"meta_{p}" for p in plan.meta_parts]
-                async with session.store.read() as tx:
-                    metas = await tx.mail.imap_fetch_rows(
-                        view.folder_id, [m.uid for m in missing], parts
-                    )
+                metas = await session.store.rows.imap_fetch_rows(
+                    view.folder_id, [m.uid for m in missing], parts
+                )
                 by_uid = {
                     row[1]: dict(zip(plan.meta_parts, row[12:], strict=True)) for row in metas
                 }
@@ -469,10 +560,15 @@ async def cmd_fetch(session: Session, cmd: Fetch) -> None:
                     m.meta = by_uid.get(m.uid)
                 messages = [m for m in messages if m.meta is not None or m not in missing]
         need_raw = [
-            m for m in messages if plan.needs_raw or (plan.needs_header and m.header is None)
+            m
+            for m in messages
+            if m.raw is None and (plan.needs_raw or (plan.needs_header and m.header is None))
         ]
         if need_raw:
-            await _load_raw(session, need_raw, plan.index["blob_sha256"])
+            assert sha_at is not None
+            raws = await load_blobs(session, [m.row[sha_at] for m in need_raw])
+            for m, raw in zip(need_raw, raws, strict=True):
+                m.raw = raw
         if plan.sets_seen:
             unseen = [m.uid for m in messages if not m.flags[0]]
             if unseen:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from govmail.delivery.events import FolderChange
@@ -80,6 +80,32 @@ class SelectedView:
         if i < len(self.uids) and self.uids[i] == uid:
             return i + 1
         return None
+
+    def numberer(self) -> Callable[[int], int | None]:
+        """:meth:`msn`, faster for UIDs asked in ascending order (the rows of a FETCH):
+        each search starts where the last one ended, and the next UID in the view is
+        tried first, so numbering a whole mailbox costs one comparison per message. The
+        view must not change while it is used."""
+        uids = self.uids
+        count = len(uids)
+        at = 0
+
+        def msn(uid: int) -> int | None:
+            nonlocal at
+            if at < count and uids[at] == uid:
+                at += 1
+                return at
+            i = bisect.bisect_left(uids, uid, at)
+            if i < count and uids[i] == uid:
+                at = i + 1
+                return at
+            i = bisect.bisect_left(uids, uid, 0, at)  # out of order after all
+            if i < at and uids[i] == uid:
+                at = i + 1
+                return at
+            return None
+
+        return msn
 
     def contains(self, uid: int) -> bool:
         return self.msn(uid) is not None

@@ -5,7 +5,9 @@ directories; a million messages is ~4,000 files per directory, which ext4 and XF
 well). Writes are atomic and durable: temp file, fsync, rename, fsync of the directory.
 A batch's fsyncs run in parallel, so the file system commits them together (one journal
 commit instead of one per file) without weakening the per-file guarantee.
-Reads verify the hash. Reference counts live in the ``blob`` table (see repos);
+Reads verify the hash (once per file and state, see :class:`VerifiedFiles`); small
+files in the page cache can be read on the event loop (:meth:`BlobStore.get_if_cached`).
+Reference counts live in the ``blob`` table (see repos);
 this module only handles the files.
 """
 
@@ -15,6 +17,8 @@ import asyncio
 import errno
 import hashlib
 import os
+import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,6 +51,30 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_HEX = frozenset("0123456789abcdef")
+# Reading from the page cache without waiting for the disk (Linux); None where unsupported.
+_NOWAIT: list[int | None] = [getattr(os, "RWF_NOWAIT", None)]
+# Larger blobs are read in a worker thread even when cached (copying and hashing them
+# would hold up the event loop).
+INLINE_MAX = 256 * 1024
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """The ``size`` bytes of an open file (fewer if it was cut short meanwhile)."""
+    data = os.read(fd, size) if size else b""
+    if len(data) < size:
+        parts = [data]
+        got = len(data)
+        while got < size:
+            chunk = os.read(fd, size - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        data = b"".join(parts)
+    return data
+
+
 _POOL: list[ThreadPoolExecutor] = []
 
 
@@ -64,18 +92,76 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# What identifies a file's state: device, inode, size, mtime and ctime (nanoseconds).
+Stamp = tuple[int, int, int, int, int]
+_NO_STAMP: Stamp = (0, 0, 0, 0, 0)
+
+
+class VerifiedFiles:
+    """Blob files whose SHA-256 this process has checked, with the :data:`Stamp` each
+    had then: a bounded, in-process memory that lets a read from the page cache skip
+    hashing a file again when it is still exactly the file that was checked.
+
+    Why that is sound enough to keep the integrity promise:
+
+    * any change to a file through the file system (a write, truncation, a file copied
+      or renamed over it, a restored backup) changes its ctime, which nobody can set back,
+      or its inode: the stamp no longer matches and the file is hashed again;
+    * damage below the file system (the disk, its controller) reaches us only through a
+      read from the disk; reads that may wait for the disk (:meth:`BlobStore.get_sync`)
+      always hash, and only page-cache reads (:meth:`BlobStore.get_if_cached`) trust this
+      memory. Pages another process brought back from the disk could still carry such
+      damage, so an entry is trusted for :attr:`ttl` seconds at most;
+    * a file changed within :attr:`settle` seconds is never trusted (ctime is coarse);
+    * it is bounded: the oldest entries are dropped beyond :attr:`limit` (≈ 250 bytes
+      each).
+    """
+
+    def __init__(self, limit: int = 20_000, ttl: float = 600.0, settle: float = 2.0) -> None:
+        self.limit = limit
+        self.ttl = ttl
+        self.settle = settle
+        self._seen: dict[str, tuple[Stamp, float]] = {}
+        self._lock = threading.Lock()  # get_sync runs in worker threads
+
+    def trusts(self, sha: str, stamp: Stamp) -> bool:
+        seen = self._seen.get(sha)
+        return seen is not None and seen[0] == stamp and time.monotonic() - seen[1] < self.ttl
+
+    def remember(self, sha: str, stamp: Stamp) -> None:
+        if stamp == _NO_STAMP or time.time_ns() - stamp[4] < self.settle * 1e9:
+            return
+        with self._lock:
+            self._seen.pop(sha, None)
+            self._seen[sha] = (stamp, time.monotonic())
+            while len(self._seen) > self.limit:
+                del self._seen[next(iter(self._seen))]
+
+    def forget(self, sha: str) -> None:
+        with self._lock:
+            self._seen.pop(sha, None)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
+        self._root = str(self.root)
+        self.verified = VerifiedFiles()
 
     def ensure(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, sha: str) -> Path:
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        return Path(self._file(sha))
+
+    def _file(self, sha: str) -> str:
+        if len(sha) != 64 or not _HEX.issuperset(sha):
             raise ValueError(f"not a sha256 hex digest: {sha!r}")
-        return self.root / sha[:2] / sha
+        return f"{self._root}/{sha[:2]}/{sha}"
 
     # -- writing -------------------------------------------------------------------------
     def put_sync(self, data: bytes) -> BlobRef:
@@ -147,17 +233,68 @@ class BlobStore:
 
     # -- reading -------------------------------------------------------------------------
     def get_sync(self, sha: str, *, verify: bool = True) -> bytes:
-        path = self.path_for(sha)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise BlobNotFound(sha) from None
-        if verify and sha256_hex(data) != sha:
-            raise BlobCorrupt(f"blob {sha} is damaged on disk ({path})")
+        """The blob, read from wherever it is (the disk if need be), its hash checked."""
+        data, stamp = self._read(sha, wait=True)
+        assert data is not None
+        if verify:
+            self._verify(sha, data, stamp)
         return data
 
     async def get(self, sha: str, *, verify: bool = True) -> bytes:
         return await asyncio.to_thread(self.get_sync, sha, verify=verify)
+
+    def get_if_cached(self, sha: str, max_size: int = INLINE_MAX) -> bytes | None:
+        """The blob if it is at most ``max_size`` bytes and all of it is in the page cache;
+        None if reading it would wait for the disk (then read it with :meth:`get` or, in
+        a worker thread, :meth:`get_sync`). Cheap enough to call on the event loop: the
+        data is read with ``RWF_NOWAIT``, which fails instead of waiting.
+
+        Its hash is checked, except when this process has checked it already and the file
+        is as it was then (see :class:`VerifiedFiles`).
+        """
+        data, stamp = self._read(sha, wait=False, max_size=max_size)
+        if data is not None and not self.verified.trusts(sha, stamp):
+            self._verify(sha, data, stamp)
+        return data
+
+    def _read(self, sha: str, *, wait: bool, max_size: int = 0) -> tuple[bytes | None, Stamp]:
+        """The whole file and its :data:`Stamp`; without ``wait``, no data unless it is at
+        most ``max_size`` bytes and all in the page cache."""
+        nowait = _NOWAIT[0]
+        if not wait and nowait is None:
+            return None, _NO_STAMP
+        try:
+            fd = os.open(self._file(sha), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise BlobNotFound(sha) from None
+        try:
+            st = os.fstat(fd)
+            stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            size = st.st_size
+            if wait:
+                return _read_all(fd, size), stamp
+            if size > max_size or nowait is None:
+                return None, stamp
+            buf = bytearray(size)
+            try:
+                n = os.preadv(fd, [buf], 0, nowait) if size else 0
+            except BlockingIOError:
+                return None, stamp
+            except OSError as exc:
+                if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # not on this file system
+                    _NOWAIT[0] = None
+                    return None, stamp
+                raise
+            # Partly cached: not a whole read.
+            return (bytes(buf) if n == size else None), stamp
+        finally:
+            os.close(fd)
+
+    def _verify(self, sha: str, data: bytes, stamp: Stamp) -> None:
+        if sha256_hex(data) != sha:
+            self.verified.forget(sha)
+            raise BlobCorrupt(f"blob {sha} is damaged on disk ({self._file(sha)})")
+        self.verified.remember(sha, stamp)
 
     def exists(self, sha: str) -> bool:
         return self.path_for(sha).exists()
@@ -165,6 +302,7 @@ class BlobStore:
     # -- removal -------------------------------------------------------------------------
     def delete_sync(self, sha: str) -> None:
         path = self.path_for(sha)
+        self.verified.forget(sha)
         try:
             path.unlink()
         except FileNotFoundError:

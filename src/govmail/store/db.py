@@ -64,12 +64,15 @@ class Store:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
             self._write_engine = self.engine.execution_options(govmail_begin="BEGIN IMMEDIATE")
+            self._rows_engine = self.engine.execution_options(govmail_begin="")
         else:
-            self._write_engine = self.engine
+            self._write_engine = self._rows_engine = self.engine
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.hot = HotReader(self.engine, path if self.is_sqlite else None)
+        # Reads of plain rows for the hot paths of the doors, without an ORM session.
+        self.rows = MailRows(self._rows_engine, self.hot, self.dialect)
 
     @property
     def write_lock(self) -> asyncio.Lock | None:
@@ -111,15 +114,6 @@ class Store:
         """A transaction for reading; loaded objects stay usable after the block."""
         async with self._tx(self._read_sessions) as tx:
             yield tx
-
-    @asynccontextmanager
-    async def read_rows(self) -> AsyncIterator[MailRows]:
-        """A read of plain rows by Core statements for the hot paths of the doors (IMAP
-        FETCH): a pooled connection without the ORM session that :meth:`read` sets up,
-        which costs more than a small indexed query. One transaction, rolled back at the
-        end. (In WAL mode a SQLite read does not wait for writers.)"""
-        async with self.engine.connect() as conn:
-            yield MailRows(conn)
 
     @asynccontextmanager
     async def _tx(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Tx]:
@@ -171,7 +165,9 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get("govmail_begin", "BEGIN"))
+        begin = conn.get_execution_options().get("govmail_begin", "BEGIN")
+        if begin:  # "" for single statements (Store.rows): each is its own transaction
+            conn.exec_driver_sql(begin)
 
 
 def _alembic_upgrade(sync_conn: Connection, revision: str) -> None:

@@ -37,6 +37,13 @@ class HotReader:
         row = self._connection().execute(sql, [params[n] for n in names]).fetchone()
         return tuple(row) if row is not None else None
 
+    async def all(self, stmt: Executable, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if self._path is None:
+            async with self.engine.connect() as conn:
+                return [tuple(row) for row in (await conn.execute(stmt, params)).all()]
+        sql, names = self._compile(stmt)
+        return self._connection().execute(sql, [params[n] for n in names]).fetchall()
+
     def _compile(self, stmt: Executable) -> tuple[str, tuple[str, ...]]:
         hit = self._compiled.get(id(stmt))
         if hit is None or hit[0] is not stmt:

@@ -128,10 +128,17 @@ class SequenceSet:
         if not sorted_values:
             return []
         out: list[int] = []
-        for a, b in self.ranges(sorted_values[-1]):
-            lo = bisect.bisect_left(sorted_values, a)
+        count = len(sorted_values)
+        lo = 0
+        for a, b in self.ranges(sorted_values[-1]):  # ascending and disjoint
+            lo = bisect.bisect_left(sorted_values, a, lo)
+            if a == b:  # a single number (a client naming messages one by one)
+                if lo < count and sorted_values[lo] == a:
+                    out.append(a)
+                continue
             hi = bisect.bisect_right(sorted_values, b, lo)
             out.extend(sorted_values[lo:hi])
+            lo = hi
         return out
 
     def __str__(self) -> str:

@@ -9,11 +9,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from govmail.store.hot_reader import HotReader
 from govmail.store.models import (
     Blob,
     BlobText,
@@ -653,7 +666,7 @@ class MailRepo:
         octets, recent)} where recent counts UIDs >= recent_from_uid; one query."""
         if not folders:
             return {}
-        from sqlalchemy import and_, case, or_
+        from sqlalchemy import and_, case
 
         ids = [fid for fid, _ in folders]
         recent_cond = or_(
@@ -681,62 +694,6 @@ class MailRepo:
                 int(recent or 0),
             )
         return out
-
-    async def imap_fetch_rows(
-        self,
-        folder_id: int,
-        uids: Sequence[int],
-        extra: Sequence[str] = (),
-        changed_since: int | None = None,
-    ) -> list[Any]:
-        """Rows for FETCH, by UID: id, uid, modseq, seen, answered, flagged, deleted, draft,
-        keywords, internal_date, size, blob_id, plus the ``extra`` columns named (any of
-        imap_envelope, imap_body, imap_bodystructure, imap_header, meta, meta_envelope,
-        meta_body, blob_sha256)."""
-        if not uids:
-            return []
-        allowed = {
-            "imap_envelope": ImapMessageCache.envelope,
-            "imap_body": ImapMessageCache.body,
-            "imap_bodystructure": ImapMessageCache.bodystructure,
-            "imap_header": ImapMessageCache.header,
-            "meta": Message.meta,
-            # Parts of the metadata, for building the cached forms without decoding all
-            # of it (the header index alone can be most of it).
-            "meta_envelope": Message.meta["envelope"],
-            "meta_body": Message.meta["body"],
-            "blob_sha256": Blob.sha256,
-        }
-        cols = [
-            Message.id,
-            Message.uid,
-            Message.modseq,
-            Message.seen,
-            Message.answered,
-            Message.flagged,
-            Message.deleted,
-            Message.draft,
-            Message.keywords,
-            Message.internal_date,
-            Message.size,
-            Message.blob_id,
-        ]
-        for name in extra:
-            if name not in allowed:
-                raise ValueError(f"not a FETCH column: {name}")
-            cols.append(allowed[name])
-        q = select(*cols).where(Message.folder_id == folder_id, _uid_condition(uids))
-        if any(name.startswith("imap_") for name in extra):
-            q = q.select_from(Message).outerjoin(
-                ImapMessageCache, ImapMessageCache.message_id == Message.id
-            )
-        if "blob_sha256" in extra:
-            q = q.join(Blob, Blob.id == Message.blob_id)
-        if changed_since is not None:
-            q = q.where(Message.modseq > changed_since)
-        # Core execution: no ORM row processing for thousands of plain rows.
-        conn = await self.s.connection()
-        return list((await conn.execute(q.order_by(Message.uid))).all())
 
     async def imap_fill_cache(self, column: str, values: Sequence[tuple[int, bytes]]) -> None:
         """Store cached wire forms: (message id, bytes) pairs for one of imap_envelope,
@@ -899,6 +856,141 @@ class MailRepo:
         return list(rows.all())
 
 
+_FETCH_COLUMNS = (
+    Message.id,
+    Message.uid,
+    Message.modseq,
+    Message.seen,
+    Message.answered,
+    Message.flagged,
+    Message.deleted,
+    Message.draft,
+    Message.keywords,
+    Message.internal_date,
+    Message.size,
+    Message.blob_id,
+)
+# The same without flags, keywords and date (NULL in their places): converting those
+# values is most of the cost of a row that a FETCH of bodies does not look at.
+_FETCH_COLUMNS_LEAN = (*_FETCH_COLUMNS[:3], *(null() for _ in range(7)), *_FETCH_COLUMNS[10:])
+_FETCH_EXTRA: dict[str, Any] = {
+    "imap_envelope": ImapMessageCache.envelope,
+    "imap_body": ImapMessageCache.body,
+    "imap_bodystructure": ImapMessageCache.bodystructure,
+    "imap_header": ImapMessageCache.header,
+    "meta": Message.meta,
+    # Parts of the metadata, for building the cached forms without decoding all of it
+    # (the header index alone can be most of it).
+    "meta_envelope": Message.meta["envelope"],
+    "meta_body": Message.meta["body"],
+    "blob_sha256": Blob.sha256,
+}
+# FETCH statements by (extra columns, lean or not, shape of the UID condition,
+# CHANGEDSINCE or not), with the UIDs as bound parameters: built once, compiled once.
+# Extra columns whose values need no conversion from what the driver returns.
+_PLAIN_EXTRA = frozenset(
+    {"imap_envelope", "imap_body", "imap_bodystructure", "imap_header", "blob_sha256"}
+)
+_FETCH_STATEMENTS: dict[tuple[tuple[str, ...], bool, str, int, bool], Any] = {}
+_CACHED_RANGES = 4
+
+
+class MailRows:
+    """Reads of plain rows for the hot paths of the doors (IMAP FETCH), outside any ORM
+    session: Core statements built once, run on a pooled connection without BEGIN (each
+    statement sees one consistent state); those whose columns need no type conversion
+    on :class:`~govmail.store.hot_reader.HotReader`, which spares SQLAlchemy's own cost
+    per statement and per row."""
+
+    def __init__(self, engine: AsyncEngine, hot: HotReader, dialect: str) -> None:
+        self.engine = engine
+        self.hot = hot
+        self.dialect = dialect
+
+    async def imap_fetch_rows(
+        self,
+        folder_id: int,
+        uids: Sequence[int],
+        extra: Sequence[str] = (),
+        changed_since: int | None = None,
+        *,
+        flags: bool = True,
+    ) -> list[Any]:
+        """Rows for FETCH, by UID: id, uid, modseq, seen, answered, flagged, deleted, draft,
+        keywords, internal_date, size, blob_id, plus the ``extra`` columns named (any of
+        imap_envelope, imap_body, imap_bodystructure, imap_header, meta, meta_envelope,
+        meta_body, blob_sha256). Without ``flags``, the flags, keywords and date are None.
+        """
+        if not uids:
+            return []
+        for name in extra:
+            if name not in _FETCH_EXTRA:
+                raise ValueError(f"not a FETCH column: {name}")
+        ranges = uid_ranges(uids)
+        params: dict[str, Any] = {"folder": folder_id}
+        if changed_since is not None:
+            params["since"] = changed_since
+        if len(ranges) <= _CACHED_RANGES:
+            shape, size = "ranges", len(ranges)
+            for i, (a, b) in enumerate(ranges):
+                params[f"a{i}"], params[f"b{i}"] = a, b
+        elif len(uids) <= 5000:
+            # Scattered UIDs: one parameter (an array; JSON text for SQLite) rather than
+            # one per UID, whose expansion costs more than the query.
+            shape, size = "in", 0
+            if self.dialect == "sqlite":
+                params["uids"] = "[" + ",".join(map(str, uids)) + "]"
+            else:
+                params["uids"] = list(uids)
+        else:  # many ranges: not worth caching (the statement is small beside its rows)
+            shape, size = "adhoc", 0
+        key = (self.dialect, tuple(extra), flags, shape, size, changed_since is not None)
+        q = _FETCH_STATEMENTS.get(key)
+        if q is None:
+            if shape == "ranges":
+                condition: Any = or_(
+                    *(
+                        Message.uid.between(bindparam(f"a{i}"), bindparam(f"b{i}"))
+                        for i in range(size)
+                    )
+                )
+            elif shape == "in" and self.dialect == "sqlite":
+                listed = select(literal_column("value")).select_from(
+                    func.json_each(bindparam("uids"))
+                )
+                condition = Message.uid.in_(listed.scalar_subquery())
+            elif shape == "in":
+                condition = Message.uid == any_(bindparam("uids", type_=ARRAY(BigInteger)))
+            else:
+                condition = _uid_condition(uids)
+            q = _fetch_statement(extra, flags, condition, changed_since is not None)
+            if shape != "adhoc":
+                _FETCH_STATEMENTS[key] = q
+        if not flags and shape != "adhoc" and _PLAIN_EXTRA.issuperset(extra):
+            # Integers, strings and bytes only: as the driver gives them.
+            return await self.hot.all(q, params)
+        # Core execution: no ORM row processing for thousands of plain rows.
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(q, params)).all())
+
+
+def _fetch_statement(extra: Sequence[str], flags: bool, condition: Any, changed_since: bool) -> Any:
+    base = _FETCH_COLUMNS if flags else _FETCH_COLUMNS_LEAN
+    cols = [*base, *(_FETCH_EXTRA[name] for name in extra)]
+    q = select(*cols).where(Message.folder_id == bindparam("folder"), condition)
+    if any(name.startswith("imap_") for name in extra):
+        q = q.select_from(Message).outerjoin(
+            ImapMessageCache, ImapMessageCache.message_id == Message.id
+        )
+    elif not flags:
+        q = q.select_from(Message)
+    if "blob_sha256" in extra:
+        q = q.join(Blob, Blob.id == Message.blob_id)
+    if changed_since:
+        q = q.where(Message.modseq > bindparam("since"))
+    return q.order_by(Message.uid)
+
+
 def uid_ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
     """Ascending UIDs as inclusive ranges."""
     out: list[tuple[int, int]] = []
@@ -912,8 +1004,6 @@ def uid_ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
 
 def _uid_condition(uids: Sequence[int]) -> Any:
     """``uid`` in the given ascending UIDs: BETWEENs for runs, IN for the scattered rest."""
-    from sqlalchemy import or_
-
     ranges = uid_ranges(uids)
     if len(ranges) == 1:
         a, b = ranges[0]
