@@ -95,14 +95,15 @@ async def cmd_store(session: Session, cmd: Store) -> None:
     )
     if cmd.action != "remove":
         view.note_keywords(session, (f for f in cmd.flags if not f.startswith("\\")))
+    msn = view.numberer()  # results come in UID order
     for uid, modseq, changed, state in results:
         if cmd.silent:
             if changed and session.condstore:
-                line = view.fetch_flags_line(session, uid, modseq, state, with_flags=False)
+                line = view.fetch_flags_line(session, uid, modseq, state, with_flags=False, msn=msn)
             else:
                 continue
         else:
-            line = view.fetch_flags_line(session, uid, modseq, state)
+            line = view.fetch_flags_line(session, uid, modseq, state, msn=msn)
         if line is not None:
             session.send(line)
     await session.maybe_flush()

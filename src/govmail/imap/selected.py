@@ -182,10 +182,12 @@ class SelectedView:
         state: Sequence[object],
         *,
         with_flags: bool = True,
+        msn: Callable[[int], int | None] | None = None,
     ) -> bytes | None:
         """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` for a message in view; ``state`` is
-        (seen, answered, flagged, deleted, draft, keywords)."""
-        n = self.msn(uid)
+        (seen, answered, flagged, deleted, draft, keywords). ``msn``: a :meth:`numberer`
+        when the lines are made in ascending UID order."""
+        n = (msn or self.msn)(uid)
         if n is None:
             return None
         condstore = session.condstore
@@ -250,11 +252,12 @@ class SelectedView:
                     self.add_recent(max(recent_marker, new[0]), uidnext - 1)
             if not session.rev2:
                 session.send(r.recent(self.recent_count()))
+        msn = self.numberer()  # changes come in UID order
         for row in changes:
             uid, modseq = row[0], row[1]
             if modseq in self.own_modseqs or uid in self.pending_expunge:
                 continue
-            line = self.fetch_flags_line(session, uid, modseq, row[2:])
+            line = self.fetch_flags_line(session, uid, modseq, row[2:], msn=msn)
             if line is not None:
                 if row[7]:
                     self.note_keywords(session, row[7].split())

@@ -747,6 +747,7 @@ class MailRepo:
         refused: list[int] = []
         groups: dict[tuple[bool, bool, bool, bool, bool, str], list[int]] = {}
         changed_at: list[int] = []  # indexes into results
+        outcomes: dict[tuple[Any, ...], tuple[tuple[Any, ...], bool]] = {}
         # Lock the folder row first (PostgreSQL; SQLite writers are serialised anyway), so
         # that a concurrent STORE cannot read the same old flags and undo this one.
         await self.s.execute(select(Folder.id).where(Folder.id == folder_id).with_for_update())
@@ -781,21 +782,13 @@ class MailRepo:
                     bool(state[4]),
                     state[5] or "",
                 )
-                kws = before[5].split()
-                if mode == "replace":
-                    sys_flags = [bool(wanted[n]) for n in names]
-                    kws = list(wanted_kw)
-                else:
-                    sys_flags = [
-                        (mode == "add") if wanted[n] else before[j] for j, n in enumerate(names)
-                    ]
-                    if mode == "add":
-                        have = {k.lower() for k in kws}
-                        kws += [k for k in wanted_kw if k.lower() not in have]
-                    else:
-                        kws = [k for k in kws if k.lower() not in wanted_kw_lower]
-                after = (*sys_flags, " ".join(kws))
-                changed = after != before
+                # The outcome depends only on the flags before: worked out once per state.
+                known = outcomes.get(before)
+                if known is None:
+                    known = outcomes[before] = _flag_outcome(
+                        before, mode, wanted, wanted_kw, wanted_kw_lower
+                    )
+                after, changed = known
                 results.append((int(uid), int(modseq), changed, after))  # type: ignore[arg-type]
                 if changed:
                     groups.setdefault(after, []).append(int(uid))  # type: ignore[arg-type]
@@ -989,6 +982,30 @@ def _fetch_statement(extra: Sequence[str], flags: bool, condition: Any, changed_
     if changed_since:
         q = q.where(Message.modseq > bindparam("since"))
     return q.order_by(Message.uid)
+
+
+def _flag_outcome(
+    before: tuple[Any, ...],
+    mode: str,
+    wanted: dict[str, Any],
+    wanted_kw: list[str],
+    wanted_kw_lower: set[str],
+) -> tuple[tuple[Any, ...], bool]:
+    """(flags after, changed) for a STORE of ``mode`` on a message flagged ``before``."""
+    names = ("seen", "answered", "flagged", "deleted", "draft")
+    kws = before[5].split()
+    if mode == "replace":
+        sys_flags = [bool(wanted[n]) for n in names]
+        kws = list(wanted_kw)
+    else:
+        sys_flags = [(mode == "add") if wanted[n] else before[j] for j, n in enumerate(names)]
+        if mode == "add":
+            have = {k.lower() for k in kws}
+            kws += [k for k in wanted_kw if k.lower() not in have]
+        else:
+            kws = [k for k in kws if k.lower() not in wanted_kw_lower]
+    after = (*sys_flags, " ".join(kws))
+    return after, after != before
 
 
 def uid_ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
