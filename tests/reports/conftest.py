@@ -16,13 +16,16 @@ Every agency and mailbox is back-dated to 2024 (they are created today, after th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
 
 from govmail.config import Settings
 from govmail.directory.service import Directory
+from govmail.reports import events
+from govmail.reports.events import Channel
 from govmail.reports.periods import Period, quarter
 from govmail.reports.usage import UsageRecorder
 from govmail.store.db import Store
@@ -126,14 +129,20 @@ async def build_org(store: Store, settings: Settings) -> Org:
     rec.on_login(a[6], "imap", False)  # a failed login is not activity
     rec.on_login("nobody@a.gov.vn", "imap", False)  # an unknown account is not kept
     bo_a = await agency_id(store, "000.00.00.G01")
-    for channel, n in (("electronic", 6), ("paper", 2), ("both", 2)):
-        for _ in range(n):
-            rec.record_document_issued(bo_a, "Công văn", channel, date(2025, 2, 3))  # type: ignore[arg-type]
-    arrived = datetime(2025, 3, 7, 2, 0, tzinfo=UTC)  # Friday morning
-    rec.record_arrival(bo_a, arrived, arrived + timedelta(hours=2))  # same day: on time
-    rec.record_arrival(bo_a, arrived, datetime(2025, 3, 10, 2, 0, tzinfo=UTC))  # Monday: on time
-    rec.record_arrival(bo_a, arrived, datetime(2025, 3, 11, 2, 0, tzinfo=UTC))  # Tuesday: late
-    rec.record_arrival(bo_a, arrived)  # never registered
+    tz = ZoneInfo(settings.general.timezone)
+    async with store.write() as tx:  # the registers' counters, as the documents layer writes them
+        channels: tuple[tuple[Channel, int], ...] = (("electronic", 6), ("paper", 2), ("both", 2))
+        for channel, n in channels:
+            for _ in range(n):
+                await events.document_channel(tx, bo_a, date(2025, 2, 3), "Công văn", None, channel)
+        arrived = datetime(2025, 3, 7, 2, 0, tzinfo=UTC)  # Friday morning
+        await events.arrival(tx, bo_a, arrived, tz, registered=True)  # at once: on time
+        for registered in (
+            datetime(2025, 3, 10, 2, 0, tzinfo=UTC),  # Monday: on time
+            datetime(2025, 3, 11, 2, 0, tzinfo=UTC),  # Tuesday: late
+        ):
+            await events.registration(tx, bo_a, arrived, registered, tz, count_arrival=True)
+        await events.arrival(tx, bo_a, arrived, tz)  # never registered
     rec.record_filter_verdict(bo_a, "spam", date(2025, 3, 3))
     rec.policy_refused("classified", bo_a, date(2025, 3, 3))
     await rec.flush()

@@ -186,6 +186,7 @@ def _draft(
     answer: list[str] | None,
     skip_unresolved: bool,
     reply_to: str,
+    paper: bool,
 ) -> DocumentDraft:
     files = [_file(pdf, "main")] if pdf else []
     files += [_file(p, "appendix") for p in appendix or []]
@@ -207,6 +208,7 @@ def _draft(
         skip_unresolved=skip_unresolved,
         reply_to=reply_to,
         files=files,
+        paper=paper,
     )
 
 
@@ -240,6 +242,7 @@ def send(
         bool, typer.Option(help="Chuyển văn bản TCVN3/VNI/VISCII sang Unicode.")
     ] = False,
     issue_only: Annotated[bool, typer.Option(help="Vào sổ văn bản đi, không gửi.")] = False,
+    paper: Annotated[bool, typer.Option(help="Văn bản cũng (hoặc chỉ) gửi bản giấy.")] = False,
     as_json: JSON = False,
 ) -> None:
     """Issue a document (number it in the outgoing register) and send it."""
@@ -262,6 +265,7 @@ def send(
         answer,
         skip_unresolved,
         reply_to,
+        paper,
     )
 
     async def go(core: App) -> dict[str, Any]:
@@ -305,6 +309,17 @@ def resend(document_id: int, actor: AS, as_json: JSON = False) -> None:
 
     rows = _run(go)
     emit(rows, [("address", "Nơi nhận"), ("ok", "OK"), ("reason", "Lý do")], as_json=as_json)
+
+
+@app.command("paper")
+def paper(document_id: int, actor: AS) -> None:
+    """Record that an issued document was sent on paper (as well)."""
+
+    async def go(core: App) -> Any:
+        return await core.documents.outgoing.record_paper(actor, document_id)
+
+    doc = _run(go)
+    ok(f"{doc.number_text}/{doc.notation}")
 
 
 @app.command("list")

@@ -55,6 +55,7 @@ from govmail.i18n import t
 from govmail.mail.headers import make_message_id
 from govmail.mail.parsed import parse_message
 from govmail.policy.base import Action, MessageContext, run_chain
+from govmail.reports import events
 from govmail.store.models_documents import DocumentFile, OutgoingDocument, OutgoingRecipient
 
 log = logging.getLogger("govmail.documents")
@@ -94,6 +95,7 @@ class DocumentDraft:
     answers: dict[int, str] = field(default_factory=dict)  # line → answer
     skip_unresolved: bool = False
     files: list[FileInput] = field(default_factory=list)
+    paper: bool = False  # also (or only) sent on paper
 
 
 @dataclass(slots=True)
@@ -219,6 +221,7 @@ class Outgoing:
                     recipients=plan.to_json(),
                     status="issued",
                     created_by=desk.person.address,
+                    paper=draft.paper,
                 )
             )
             for pos, (f, ref) in enumerate(zip(draft.files, refs, strict=True)):
@@ -242,7 +245,34 @@ class Outgoing:
                 kind="issued",
                 detail=f"{symbol.text} ({register})",
             )
+            await events.document_channel(
+                tx, desk.agency.id, issued_on, dtype.name, None, channel_of(doc)
+            )
         return Issued(doc.id, symbol.text, uid, plan)
+
+    async def record_paper(self, actor: str, document_id: int) -> OutgoingDocument:
+        """The clerk records that an issued document was sent on paper (as well)."""
+        async with self.core.store.write() as tx:
+            repo = self.core.repo(tx)
+            doc = await repo.outgoing(document_id)
+            box = await tx.directory.mailbox_by_id(doc.mailbox_id or 0) if doc else None
+            if doc is None or box is None:
+                raise DocumentError("documents.error.no_document", id=document_id)
+            desk = await clerk_desk(tx, actor, box.address)
+            if doc.paper:
+                return doc
+            before = channel_of(doc)
+            doc.paper = True
+            await repo.event(
+                agency_id=doc.agency_id,
+                outgoing_id=doc.id,
+                actor=desk.person.address,
+                kind="paper",
+            )
+            await events.document_channel(
+                tx, doc.agency_id, doc.issued_on, doc.type_name, before, channel_of(doc)
+            )
+        return doc
 
     async def _reply_to(self, desk: Desk, ref: str) -> dict[str, Any]:
         """The document answered: an arrival of this agency, by DocumentId or số/ký hiệu."""
@@ -366,6 +396,7 @@ class Outgoing:
             repo = core.repo(tx)
             row = await repo.outgoing(doc.id)
             assert row is not None
+            before = channel_of(row)
             if any(o.ok for o in outcomes):
                 row.status = "sent"
                 row.sent_at = row.sent_at or core.now()
@@ -376,6 +407,9 @@ class Outgoing:
                 actor=desk.person.address,
                 kind="sent",
                 detail=", ".join(f"{o.address}{'' if o.ok else ' ✗'}" for o in outcomes),
+            )
+            await events.document_channel(
+                tx, row.agency_id, row.issued_on, row.type_name, before, channel_of(row)
             )
         return outcomes
 
@@ -613,6 +647,11 @@ class Outgoing:
         return "\n".join(lines)
 
 
+def channel_of(doc: OutgoingDocument) -> events.Channel | None:
+    """How the register says the document went out (None: not yet)."""
+    return events.channel_of(doc.sent_at is not None, bool(doc.paper))
+
+
 def _size(n: int) -> str:
     if n < 1024:
         return f"{n} B"
@@ -651,4 +690,5 @@ def _converted(draft: DocumentDraft) -> DocumentDraft:
         answers=dict(draft.answers),
         skip_unresolved=draft.skip_unresolved,
         files=files,
+        paper=draft.paper,
     )

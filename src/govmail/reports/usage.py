@@ -12,10 +12,12 @@ Events and who sends them:
 - messages sent and received: ``after_delivery``, a ``Pipeline.after_delivery`` hook
   (sent: one per authenticated submission, for the sender; received: one per stored copy,
   the sender's own Sent copy excepted);
-- official documents issued and how they were sent: ``record_document_issued``;
-- arrivals and their registration: ``record_arrival`` / ``record_registration``;
 - spam and virus verdicts: ``record_filter_verdict``;
 - policy refusals: ``message_refused`` (from the pipeline) or ``policy_refused``.
+
+Documents issued and arrivals in the registers are not counted here but in the
+transaction that writes the register entry (``reports.events``): the CLI, the web and the
+API write the registers from processes of their own.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from govmail.reports.calendar import WorkCalendar
 from govmail.services import wait_event
 from govmail.store.models import utcnow
 from govmail.store.models_reports import AGENCY_COUNTERS, MAILBOX_COUNTERS
@@ -42,9 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("govmail.reports.usage")
 
-Channel = Literal["electronic", "paper", "both"]
 FilterKind = Literal["spam", "virus"]
-CHANNELS: tuple[str, ...] = ("electronic", "paper", "both")
 _LOGIN_COLUMN = {
     "imap": "logins_imap",
     "pop3": "logins_pop3",
@@ -69,13 +68,11 @@ class UsageRecorder:
         *,
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], datetime] = utcnow,
-        calendar: WorkCalendar | None = None,
     ) -> None:
         self.store = store
         self.tz = ZoneInfo(timezone)
         self.interval = interval
         self.clock = clock
-        self.calendar = calendar or WorkCalendar()
         self._by_address: Counter[tuple[str, date, str]] = Counter()
         self._by_mailbox: Counter[tuple[int, date, str]] = Counter()
         self._by_agency: Counter[tuple[int, date, str]] = Counter()
@@ -124,39 +121,6 @@ class UsageRecorder:
             copies = _without_one(copies, sender_id)
         for mid in copies:
             self._by_mailbox[(mid, day, "received")] += 1
-
-    def record_document_issued(
-        self, agency_id: int, doc_type: str, channel: Channel, day: date | None = None
-    ) -> None:
-        """An official document issued by ``agency_id`` (entered in its outgoing register)
-        and how it was sent: "electronic", "paper" or "both"."""
-        if channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
-        day = day or self.today()
-        self._by_agency[(agency_id, day, f"docs_{channel}")] += 1
-        kind = (doc_type or "khac").strip().lower()[:60]
-        self._detail[(agency_id, day, "doc", f"{kind}:{channel}")] += 1
-
-    def record_arrival(
-        self, agency_id: int, arrived_at: datetime, registered_at: datetime | None = None
-    ) -> None:
-        """A document arrived for ``agency_id`` (counted on its arrival day). If it was
-        registered at once, pass ``registered_at``; otherwise call ``record_registration``
-        when the clerk registers it."""
-        day = self.local_day(arrived_at)
-        self._by_agency[(agency_id, day, "arrivals")] += 1
-        if registered_at is not None:
-            self.record_registration(agency_id, arrived_at, registered_at)
-
-    def record_registration(
-        self, agency_id: int, arrived_at: datetime, registered_at: datetime
-    ) -> None:
-        """A document that arrived at ``arrived_at`` was registered at ``registered_at``;
-        counted on the arrival day, on time when within one working day."""
-        day = self.local_day(arrived_at)
-        self._by_agency[(agency_id, day, "arrivals_registered")] += 1
-        if self.calendar.within_working_days(day, self.local_day(registered_at), 1):
-            self._by_agency[(agency_id, day, "arrivals_on_time")] += 1
 
     def record_filter_verdict(
         self, agency_id: int, kind: FilterKind, day: date | None = None

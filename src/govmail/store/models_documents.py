@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -92,6 +93,8 @@ class OutgoingDocument(Base):
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    # The clerk recorded it as sent on paper too (or only): the usage reports' channel.
+    paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DocumentFile(Base):

@@ -119,6 +119,29 @@ class ReportsRepo:
             t = UsageDetailDay.__table__
             await self._upsert_add(t, ("day", "agency_id", "metric", "detail"), ("count",), rows)
 
+    async def add_agency_counts(
+        self,
+        agency_id: int,
+        day: date,
+        counts: Mapping[str, int],
+        details: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
+        """Add ``counts`` (counter -> n, negative to take back) to one agency-day row, and
+        ``details`` ((metric, detail) -> n) to its breakdowns: the counters written in the
+        transaction of the event they count (documents issued, arrivals, registrations)."""
+        unknown = set(counts) - set(AGENCY_COUNTERS)
+        if unknown:
+            raise ValueError(f"not agency counters: {sorted(unknown)}")
+        row = {"day": day, "agency_id": agency_id, **dict.fromkeys(AGENCY_COUNTERS, 0)}
+        row.update(counts)
+        await self.add_agency_days([row])
+        await self.add_detail_days(
+            [
+                {"day": day, "agency_id": agency_id, "metric": m, "detail": d, "count": n}
+                for (m, d), n in (details or {}).items()
+            ]
+        )
+
     async def active_mailboxes_on(self, day: date, mailbox_ids: Iterable[int]) -> set[int]:
         """Which of these mailboxes already have an active row for ``day``."""
         t = UsageMailboxDay.__table__

@@ -225,6 +225,7 @@ async def issue(a: ApiRequest) -> Response:
         answers=_answers(data),
         skip_unresolved=bool(data.get("skip_unresolved")),
         files=_files(data),
+        paper=bool(data.get("paper")),
     )
     docs = _docs(a)
     try:
@@ -375,6 +376,7 @@ def _openapi_paths() -> dict[str, Any]:
             "skip_unresolved": BOOL,
             "convert_legacy": BOOL,
             "send": BOOL,
+            "paper": {"type": "boolean", "description": "Also (or only) sent on paper"},
             "files": files,
         },
     }

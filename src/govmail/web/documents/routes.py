@@ -404,6 +404,7 @@ async def _new_page(
             "error": error,
             "convert": w.form_str("convert_legacy") == "1",
             "skip": w.form_str("skip_unresolved") == "1",
+            "paper": w.form_str("paper") == "1",
         }
     )
     return w.render("documents/new.html", ctx, status=status)
@@ -476,6 +477,7 @@ async def new_submit(w: WebRequest) -> Response:
         answers=answers,
         skip_unresolved=w.form_str("skip_unresolved") == "1",
         files=files,
+        paper=w.form_str("paper") == "1",
     )
     docs = _docs(w)
     try:
