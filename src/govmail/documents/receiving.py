@@ -62,6 +62,7 @@ from govmail.mail.parsed import (
     walk_parts,
 )
 from govmail.mail.textfold import fold
+from govmail.reports import events
 from govmail.store.models import Agency, Mailbox
 from govmail.store.models_documents import IncomingDocument, OutgoingRecipient
 from govmail.store.tx import Tx
@@ -203,8 +204,10 @@ class Incoming:
     ) -> None:
         checked = await self._check(arrival, raw, full, pkg, auth)
         if checked.problems:
-            for kind, detail in checked.problems:
-                await self._problem(arrival, full, kind, detail, doc_uid=pkg.document_id)
+            for i, (kind, detail) in enumerate(checked.problems):
+                await self._problem(
+                    arrival, full, kind, detail, doc_uid=pkg.document_id, is_arrival=i == 0
+                )
             return
         mail_from = (full.from_addr or "").lower()
         dtype = decree30.type_by_number(pkg.type_no) or decree30.type_by_name(pkg.type_name)
@@ -218,6 +221,7 @@ class Incoming:
                     raise _Duplicate(existing.arrival_number, existing.year)
                 number = await repo.next_number(arrival.agency.id, REGISTER_IN, year)
                 blob_id = await tx.mail.add_blob_refs(sha, len(raw), 1)
+                arrived_at = self.core.now()
                 doc = await repo.add(
                     IncomingDocument(
                         agency_id=arrival.agency.id,
@@ -225,7 +229,7 @@ class Incoming:
                         register=REGISTER_IN,
                         year=year,
                         arrival_number=number,
-                        arrived_at=self.core.now(),
+                        arrived_at=arrived_at,
                         source="edxml",
                         doc_uid=pkg.document_id,
                         number_text=pkg.number,
@@ -267,6 +271,9 @@ class Incoming:
                     actor="system",
                     kind="registered",
                     detail=f"{number} ← {pkg.code} ({mail_from})",
+                )
+                await events.arrival(
+                    tx, arrival.agency.id, arrived_at, self.core.tz, registered=True
                 )
         except _Duplicate as dup:
             await self._duplicate(arrival, full, pkg, dup.number, dup.year)
@@ -543,10 +550,13 @@ class Incoming:
         detail: str,
         *,
         doc_uid: str | None = None,
+        is_arrival: bool = False,
     ) -> None:
+        """Record a problem for the clerk; ``is_arrival``: it stands for a document that
+        arrived (counted as an arrival, registered later by hand or never)."""
         log.info("document problem", extra={"kind": kind, "uid": arrival.uid})
         async with self.core.store.write() as tx:
-            await self.core.repo(tx).problem(
+            problem = await self.core.repo(tx).problem(
                 agency_id=arrival.agency.id,
                 mailbox_id=arrival.box.id,
                 kind=kind,
@@ -556,7 +566,10 @@ class Incoming:
                 folder_id=arrival.folder_id,
                 uid=arrival.uid,
                 message_id=(full.message_id or "")[:998] or None,
+                is_arrival=is_arrival,
             )
+            if is_arrival:
+                await events.arrival(tx, arrival.agency.id, problem.created_at, self.core.tz)
 
     async def _status_event(self, doc: IncomingDocument, code: str, actor: str, error: str) -> None:
         async with self.core.store.write() as tx:
@@ -826,6 +839,10 @@ class Incoming:
             if await self.core.repo(tx).incoming_by_message(folder_id, uid) is not None:
                 raise DocumentError("documents.error.already_registered")
             sha = await tx.mail.blob_sha_of(message)
+            # Counted as an arrival when it came (a document with a problem), or only now
+            # (plain mail: a document because the clerk says so), on the day it came.
+            counted = await self.core.repo(tx).arrival_problem(folder_id, uid)
+            arrived_at = counted.created_at if counted else message.internal_date
         raw = await self.core.store.blobs.get(sha)
         full = parse_message(raw)
         try:
@@ -908,6 +925,14 @@ class Incoming:
                 detail=f"{number} ← {symbol.text} (manual)",
             )
             await repo.resolve_problems(folder_id=folder_id, uid=uid, at=self.core.now(), by=actor)
+            await events.registration(
+                tx,
+                desk.agency.id,
+                arrived_at,
+                self.core.now(),
+                self.core.tz,
+                count_arrival=counted is None,
+            )
         return doc
 
     async def resolve_problem(self, actor: str, problem_id: int) -> None:

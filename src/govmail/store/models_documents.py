@@ -256,6 +256,9 @@ class DocumentProblem(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
     resolved_by: Mapped[str | None] = mapped_column(String(320))
+    # A document that arrived but was not registered (not a status message, an unreadable
+    # package or a duplicate): counted as an arrival in the usage reports.
+    is_arrival: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DocumentPolicy(Base):

@@ -251,6 +251,18 @@ class DocumentsRepo:
         q = q.order_by(DocumentProblem.created_at.desc(), DocumentProblem.id.desc())
         return (await self.s.scalars(q.limit(limit))).all()
 
+    async def arrival_problem(self, folder_id: int, uid: int) -> DocumentProblem | None:
+        """The problem that stands for the document arrival of a message, if any."""
+        return await self.s.scalar(
+            select(DocumentProblem)
+            .where(
+                DocumentProblem.folder_id == folder_id,
+                DocumentProblem.uid == uid,
+                DocumentProblem.is_arrival.is_(True),
+            )
+            .limit(1)
+        )
+
     async def problem_by_id(self, problem_id: int) -> DocumentProblem | None:
         return await self.s.get(DocumentProblem, problem_id)
 
