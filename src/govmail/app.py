@@ -93,6 +93,7 @@ class App:
         )
         self.pipeline.on_queued = self.queue.wake
         self.pipeline.on_refused = self.usage.message_refused
+        self.pipeline.on_verdicts = self.usage.filter_verdicts
         self.mailstore = MailStore(
             self.store, self.committer, self.events, settings.limits.max_message_size
         )

@@ -123,6 +123,9 @@ class Pipeline:
         self.routers = list(routers)
         # Told of every message a policy check refused (usage statistics).
         self.on_refused: Callable[[str, Envelope, set[int]], None] | None = None
+        # Told of the verdicts of every message the chain did not put off (refused or
+        # accepted), with its recipients' agencies (usage statistics: spam, viruses).
+        self.on_verdicts: Callable[[Envelope, ChainResult, set[int]], None] | None = None
         self.after_delivery = list(after_delivery)
         self._background: set[asyncio.Task[None]] = set()
         self.hostname = settings.general.hostname
@@ -249,6 +252,9 @@ class Pipeline:
 
         ctx = MessageContext(env, raw, parsed, recipient_agency_ids=plan.agency_ids)
         chain = await run_chain(self.checks, ctx)
+        # A temporary failure is retried by the sender: its verdicts come again then.
+        if self.on_verdicts is not None and chain.action != Action.TEMPFAIL:
+            self.on_verdicts(env, chain, plan.agency_ids)
         if chain.action in (Action.REFUSE, Action.TEMPFAIL):
             v = chain.final
             log.info(

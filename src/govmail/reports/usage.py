@@ -12,7 +12,7 @@ Events and who sends them:
 - messages sent and received: ``after_delivery``, a ``Pipeline.after_delivery`` hook
   (sent: one per authenticated submission, for the sender; received: one per stored copy,
   the sender's own Sent copy excepted);
-- spam and virus verdicts: ``record_filter_verdict``;
+- spam and virus verdicts: ``filter_verdicts``, set as ``Pipeline.on_verdicts``;
 - policy refusals: ``message_refused`` (from the pipeline) or ``policy_refused``.
 
 Documents issued and arrivals in the registers are not counted here but in the
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from govmail.delivery.envelope import Envelope
     from govmail.delivery.pipeline import DeliveryResult
     from govmail.mail.parsed import ParsedMessage
+    from govmail.policy.base import ChainResult
     from govmail.store.db import Store
 
 log = logging.getLogger("govmail.reports.usage")
@@ -52,6 +53,7 @@ _LOGIN_COLUMN = {
     "submission": "logins_smtp",
     "api": "logins_api",
 }
+_SPAM_OUTCOMES = frozenset({"junk", "reject", "blocklist"})  # the spam checks' "spam" fact
 _ACTIVE_COUNTERS = (*(c for c in MAILBOX_COUNTERS if c.startswith("logins_")), "sent")
 DEFAULT_INTERVAL = 10.0
 
@@ -121,6 +123,25 @@ class UsageRecorder:
             copies = _without_one(copies, sender_id)
         for mid in copies:
             self._by_mailbox[(mid, day, "received")] += 1
+
+    def filter_verdicts(
+        self, env: Envelope, chain: ChainResult, recipient_agency_ids: Iterable[int]
+    ) -> None:
+        """``Pipeline.on_verdicts``: a message the spam check filed in Junk or refused
+        (score or block list) counts as spam, one the virus check found infected as a
+        virus, once for each agency it was addressed to."""
+        kinds: set[FilterKind] = set()
+        for v in chain.verdicts:
+            if v.facts.get("spam") in _SPAM_OUTCOMES:
+                kinds.add("spam")
+            if v.facts.get("virus") == "infected":
+                kinds.add("virus")
+        if not kinds:
+            return
+        day = self.local_day(env.received_at)
+        for aid in set(recipient_agency_ids):
+            for kind in kinds:
+                self.record_filter_verdict(aid, kind, day)
 
     def record_filter_verdict(
         self, agency_id: int, kind: FilterKind, day: date | None = None
