@@ -106,8 +106,9 @@ def decode_transfer(data: bytes, encoding: str | None, *, strict: bool = False) 
 def decoded_size_estimate(raw: bytes, start: int, end: int, encoding: str | None) -> int:
     """Size of the decoded content of ``raw[start:end]`` without decoding it.
 
-    Exact for well-formed base64 (consistent line ends, no blanks) and identity encodings; for quoted-printable it is the
-    size after decoding (small parts) or the encoded size (parts over 1 MiB).
+    Exact for well-formed base64 (consistent line ends, no blanks) and identity encodings;
+    for quoted-printable it is the size after decoding (small parts) or the encoded size
+    (parts over 1 MiB).
     """
     enc = (encoding or "").strip().lower()
     size = end - start
