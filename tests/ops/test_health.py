@@ -59,12 +59,16 @@ async def test_healthz_greets_every_listener(app: App, caplog: pytest.LogCapture
 async def test_a_listener_that_stops_answering_fails_healthz(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    done = asyncio.Event()
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(5)  # accepts, never greets
+        await done.wait()  # accepts, never greets
         writer.close()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    monkeypatch.setattr(health, "PROBE_TIMEOUT", 0.5)
+    # Short enough for a quick test, long enough for the real TLS listeners' handshakes
+    # on a loaded machine (they are probed at the same time).
+    monkeypatch.setattr(health, "PROBE_TIMEOUT", 2.0)
     imap, smtp = app.service("imap"), app.service("smtp")
     imap_port, smtp_port = imap.port, smtp.port  # type: ignore[attr-defined]
     try:
@@ -73,6 +77,7 @@ async def test_a_listener_that_stops_answering_fails_healthz(
         code, checks = await healthz(app)
     finally:
         imap.port, smtp.port = imap_port, smtp_port  # type: ignore[attr-defined]
+        done.set()
         server.close()
     assert code == 503
     assert checks["imap"] == "down: 127.0.0.1: no greeting"
