@@ -56,6 +56,7 @@ def test_demo_staff_are_listed(home: Path) -> None:
     assert all(r["status"] == "active" for r in people)
     table = gm(home, "mailbox", "list", "--agency", "000.00.00.H45").stdout
     assert "Địa chỉ" in table and "vanthu@phuyen.gov.vn" in table
+    assert "Đang hoạt động" in table and "Hộp thư cơ quan" in table and "active" not in table
 
 
 def test_mailbox_lifecycle_through_cli(home: Path) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from govmail.cli.output import emit, emit_one, ok
 from govmail.cli.runtime import Runtime, cli_actor, run
+from govmail.i18n import t
 from govmail.store.models import Mailbox
 
 app = typer.Typer(help="Hộp thư / mailboxes.", no_args_is_help=True)
@@ -19,6 +20,12 @@ alias_app = typer.Typer(help="Bí danh / aliases.", no_args_is_help=True)
 app.add_typer(handler_app, name="handler")
 app.add_typer(alias_app, name="alias")
 JSON = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+MAILBOX_LABELS = {
+    "kind": lambda v: t(f"web.admin.kind_{v}"),
+    "status": lambda v: t(f"web.admin.status_{v}"),
+}
 
 
 def mailbox_row(m: Mailbox) -> dict[str, Any]:
@@ -123,6 +130,7 @@ def list_(
             ("status", "Trạng thái"),
         ],
         as_json=as_json,
+        labels=MAILBOX_LABELS,
     )
 
 

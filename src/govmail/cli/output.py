@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +27,11 @@ def emit(
     *,
     as_json: bool,
     title: str | None = None,
+    labels: Mapping[str, Callable[[Any], str]] | None = None,
 ) -> None:
-    """Print rows as a table (columns = (key, heading)) or as a JSON array."""
+    """Print rows as a table (columns = (key, heading)) or as a JSON array. ``labels``
+    turns stored values (``active``) into words for people (``Đang hoạt động``); JSON
+    keeps the stored values."""
     rows = list(rows)
     if as_json:
         json.dump(
@@ -42,8 +45,15 @@ def emit(
     table = Table(title=title, show_lines=False)
     for _key, heading in columns:
         table.add_column(heading)
+    labels = labels or {}
+
+    def cell(k: str, v: Any) -> str:
+        if v is None:
+            return ""
+        return labels[k](v) if k in labels else str(_plain(v))
+
     for r in rows:
-        table.add_row(*("" if r.get(k) is None else str(_plain(r.get(k))) for k, _h in columns))
+        table.add_row(*(cell(k, r.get(k)) for k, _h in columns))
     console.print(table)
 
 
