@@ -56,11 +56,10 @@ async def resolve(
     _seen: set[str] | None = None,
 ) -> Resolved:
     address = normalize_address(address)
-    if "@" not in address:
-        return Resolved(address, "unknown")
+    early = _not_local(address, local_domains)
+    if early is not None:
+        return early
     local, domain = address.rsplit("@", 1)
-    if domain not in local_domains:
-        return Resolved(address, "remote", remote=[address])
     seen = _seen if _seen is not None else set()
     if address in seen or _depth > MAX_GROUP_DEPTH:
         return Resolved(address, "local")  # a loop or absurd nesting adds nobody
@@ -101,18 +100,25 @@ async def resolve_outside_tx(
     transaction: a remote address, a mailbox, an alias, or nothing at all. Groups and
     sub-addresses take the full path."""
     address = normalize_address(address)
-    if "@" not in address:
-        return Resolved(address, "unknown")
-    local, domain = address.rsplit("@", 1)
-    if domain not in local_domains:
-        return Resolved(address, "remote", remote=[address])
+    early = _not_local(address, local_domains)
+    if early is not None:
+        return early
     target = await address_target_outside_tx(directory.store, address)
-    if target is None and "+" not in local:
+    if target is None and "+" not in address.rsplit("@", 1)[0]:
         return Resolved(address, "unknown")
     if target is not None and target.what in ("mailbox", "alias"):
         return _one_mailbox(address, target)
     async with directory.reader() as ops:
         return await resolve(ops, address, local_domains)
+
+
+def _not_local(address: str, local_domains: set[str]) -> Resolved | None:
+    """The answer for an address that is not in a local domain (or not an address)."""
+    if "@" not in address:
+        return Resolved(address, "unknown")
+    if address.rsplit("@", 1)[1] not in local_domains:
+        return Resolved(address, "remote", remote=[address])
+    return None
 
 
 def _one_mailbox(address: str, target: AddressTarget) -> Resolved:
