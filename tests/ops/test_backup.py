@@ -187,6 +187,45 @@ async def test_a_backup_cancelled_by_a_stopping_server_is_recorded_as_failed(
         assert runs[0].finished_at is not None
 
 
+async def test_a_run_left_running_by_a_dead_process_is_closed_and_backups_are_exclusive(
+    sqlite_store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """A backup killed with its process stays "running" in the table; the next start of
+    the backup service (or the next backup) records it as failed. While another process
+    holds the installation's backup lock, nothing is closed and a backup is refused."""
+    import fcntl
+    import os
+
+    from govmail.ops.backup import BackupError, BackupService
+
+    settings.backup.target = str(tmp_path / "backups")
+    async for r in make_rig(sqlite_store, settings, []):
+        async with r.store.write() as tx:
+            await OpsRepo(tx.session, "sqlite").start_backup_run("backup", "x")  # the dead one
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(settings.data_dir / "backup.lock", os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a backup running in another process
+            with pytest.raises(BackupError, match="another backup"):
+                await Backups(settings, r.store).backup()
+            await BackupService(settings, r.store).start()
+            async with r.store.read() as tx:
+                runs = await OpsRepo(tx.session, "sqlite").backup_runs()
+            assert [x.status for x in runs] == ["running"]
+        finally:
+            os.close(fd)
+        service = BackupService(settings, r.store)
+        await service.start()
+        await service.stop()
+        async with r.store.read() as tx:
+            runs = await OpsRepo(tx.session, "sqlite").backup_runs()
+        assert [(x.status, x.error) for x in runs] == [
+            ("failed", "interrupted: the process running it ended")
+        ]
+        result = await Backups(settings, r.store).backup()
+        assert result.snapshot
+
+
 async def test_the_database_dump_is_streamed_not_held_in_memory(
     sqlite_store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,6 +25,8 @@ restored counts and digest with the manifest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import json
@@ -33,7 +35,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -171,6 +173,47 @@ class Backups:
         store = self.store
         assert store is not None, "backup needs the open store"
         tgt = self.target(target)
+        with self._only_backup():
+            await self._close_interrupted(store)
+            return await self._backup_run(store, tgt, progress)
+
+    async def close_interrupted(self) -> int:
+        """Record as failed the runs left "running" by a process that ended without
+        finishing them (a crash, a kill); none while another backup is running."""
+        assert self.store is not None
+        try:
+            with self._only_backup():
+                return await self._close_interrupted(self.store)
+        except BackupError:
+            return 0
+
+    @contextlib.contextmanager
+    def _only_backup(self) -> Iterator[None]:
+        """One backup of an installation at a time, whichever process runs it (server,
+        CLI): an exclusive lock on a file of the data directory, released by the kernel
+        when the process ends, however it ends."""
+        path = self.settings.data_dir / "backup.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BackupError("another backup of this installation is running") from None
+            yield
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    async def _close_interrupted(store: Store) -> int:
+        async with store.write() as tx:
+            return await OpsRepo(tx.session, store.dialect).fail_running_backups(
+                "interrupted: the process running it ended", datetime.now(UTC)
+            )
+
+    async def _backup_run(
+        self, store: Store, tgt: BackupTarget, progress: Progress | None
+    ) -> BackupResult:
         async with store.write() as tx:
             run = await OpsRepo(tx.session, store.dialect).start_backup_run("backup", tgt.label)
             run_id = run.id
@@ -668,6 +711,7 @@ class BackupService:
         self.last_error: str | None = None
 
     async def start(self) -> None:
+        await self.backups.close_interrupted()
         if self.settings.backup.daily_at:
             self._task = asyncio.create_task(self._run(), name="backup-schedule")
 

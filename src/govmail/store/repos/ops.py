@@ -229,6 +229,15 @@ class OpsRepo:
         await self.s.flush()
         return run
 
+    async def fail_running_backups(self, error: str, now: datetime) -> int:
+        """Mark every run still "running" as failed (the caller knows none is)."""
+        result = await self.s.execute(
+            update(BackupRun)
+            .where(BackupRun.status == "running")
+            .values(status="failed", error=error, finished_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def backup_run(self, run_id: int) -> BackupRun | None:
         return await self.s.get(BackupRun, run_id)
 
