@@ -187,6 +187,47 @@ def test_moto_checks_our_signatures(moto_s3: S3Server) -> None:
     assert moto_s3.objects() == []
 
 
+def test_a_large_file_goes_up_in_parts_and_a_failed_upload_is_aborted(
+    moto_s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database dump over the threshold goes up as a multipart upload (S3 refuses one
+    PUT over 5 GiB); it comes back byte for byte. A part refused midway aborts the upload:
+    no object, no parts left in the bucket."""
+    target = S3Target(BUCKET, "p", moto_s3.endpoint, REGION, moto_s3.access_key,
+                      moto_s3.secret_key)
+    target.multipart_threshold = 6 * 1024 * 1024
+    target.part_size = 5 * 1024 * 1024  # S3's smallest part (all but the last)
+    src = tmp_path / "database.sqlite.gz"
+    src.write_bytes(os.urandom(12 * 1024 * 1024 + 123))
+    sent: list[str] = []
+    real = target._request
+
+    def spy(method: str, url: str, body: bytes = b"") -> httpx.Response:
+        sent.append(f"{method} {url.split('?', 1)[-1] if '?' in url else ''}")
+        return real(method, url, body)
+
+    monkeypatch.setattr(target, "_request", spy)
+    target.put_file("snap/database.sqlite.gz", src)
+    assert [x.split("=")[0] for x in sent] == ["POST uploads", "PUT partNumber",
+                                               "PUT partNumber", "PUT partNumber",
+                                               "POST uploadId"]
+    back = tmp_path / "back"
+    target.get_file("snap/database.sqlite.gz", back)
+    assert back.read_bytes() == src.read_bytes()
+
+    def refuse_part_two(method: str, url: str, body: bytes = b"") -> httpx.Response:
+        if "partNumber=2" in url:
+            return httpx.Response(500)
+        return real(method, url, body)
+
+    monkeypatch.setattr(target, "_request", refuse_part_two)
+    with pytest.raises(TargetError, match="part 2 answered 500"):
+        target.put_file("snap2/database.sqlite.gz", src)
+    assert moto_s3.objects("p/snap2") == []
+    uploads = moto_s3.client().list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    assert uploads == []
+
+
 def test_signature_matches_botocore_for_a_query_with_reserved_characters(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 import httpx
 
@@ -33,6 +35,44 @@ class BackupTarget(Protocol):
     def put_file(self, key: str, src: Path) -> None:
         """Like ``put``, streamed from a file (a database dump can be larger than memory)."""
         ...
+
+    def _put_multipart(self, key: str, src: Path) -> None:
+        """A large file (a database dump over ``multipart_threshold``; one PUT is capped
+        at 5 GiB by S3) in parts of ``part_size``, each read, signed and sent in turn; on
+        any failure the upload is aborted so that no parts linger in the bucket."""
+        r = self._request("POST", self._url(key, "uploads="))
+        if r.status_code != 200:
+            raise TargetError(f"{self.label}/{key}: starting an upload answered {r.status_code}")
+        upload_id = _xml_text(r.content, "UploadId")
+        if not upload_id:
+            raise TargetError(f"{self.label}/{key}: no UploadId in the answer")
+        upload = f"uploadId={quote(upload_id, safe='')}"
+        try:
+            parts: list[tuple[int, str]] = []
+            with open(src, "rb") as fh:
+                while chunk := fh.read(self.part_size):
+                    n = len(parts) + 1
+                    r = self._request("PUT", self._url(key, f"partNumber={n}&{upload}"), chunk)
+                    if r.status_code != 200 or not r.headers.get("etag"):
+                        raise TargetError(
+                            f"{self.label}/{key}: part {n} answered {r.status_code}"
+                        )
+                    parts.append((n, r.headers["etag"]))
+            body = "".join(
+                f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
+                for n, etag in parts
+            )
+            xml = f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode()
+            r = self._request("POST", self._url(key, upload), xml)
+            # S3 may answer 200 with an error document when completing fails late.
+            if r.status_code != 200 or _xml_text(r.content, "Code"):
+                raise TargetError(
+                    f"{self.label}/{key}: completing the upload answered {r.status_code}"
+                )
+        except BaseException:
+            with contextlib.suppress(TargetError):
+                self._request("DELETE", self._url(key, upload))
+            raise
 
     def get_file(self, key: str, dest: Path) -> None:
         """Like ``get``, streamed into a file."""
@@ -115,6 +155,44 @@ class DirTarget:
             raise TargetError(f"{key}: missing from the backup") from None
         except OSError as exc:
             raise TargetError(f"{key}: cannot be read: {exc.strerror or exc}") from exc
+
+    def _put_multipart(self, key: str, src: Path) -> None:
+        """A large file (a database dump over ``multipart_threshold``; one PUT is capped
+        at 5 GiB by S3) in parts of ``part_size``, each read, signed and sent in turn; on
+        any failure the upload is aborted so that no parts linger in the bucket."""
+        r = self._request("POST", self._url(key, "uploads="))
+        if r.status_code != 200:
+            raise TargetError(f"{self.label}/{key}: starting an upload answered {r.status_code}")
+        upload_id = _xml_text(r.content, "UploadId")
+        if not upload_id:
+            raise TargetError(f"{self.label}/{key}: no UploadId in the answer")
+        upload = f"uploadId={quote(upload_id, safe='')}"
+        try:
+            parts: list[tuple[int, str]] = []
+            with open(src, "rb") as fh:
+                while chunk := fh.read(self.part_size):
+                    n = len(parts) + 1
+                    r = self._request("PUT", self._url(key, f"partNumber={n}&{upload}"), chunk)
+                    if r.status_code != 200 or not r.headers.get("etag"):
+                        raise TargetError(
+                            f"{self.label}/{key}: part {n} answered {r.status_code}"
+                        )
+                    parts.append((n, r.headers["etag"]))
+            body = "".join(
+                f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
+                for n, etag in parts
+            )
+            xml = f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode()
+            r = self._request("POST", self._url(key, upload), xml)
+            # S3 may answer 200 with an error document when completing fails late.
+            if r.status_code != 200 or _xml_text(r.content, "Code"):
+                raise TargetError(
+                    f"{self.label}/{key}: completing the upload answered {r.status_code}"
+                )
+        except BaseException:
+            with contextlib.suppress(TargetError):
+                self._request("DELETE", self._url(key, upload))
+            raise
 
     def get_file(self, key: str, dest: Path) -> None:
         try:
@@ -206,6 +284,23 @@ def sigv4_headers(
     return headers
 
 
+# Files above this go up in parts (S3 caps one PUT at 5 GiB; parts also keep a failed
+# transfer on a slow link from starting over from nothing).
+MULTIPART_THRESHOLD = 256 * 1024 * 1024
+PART_SIZE = 64 * 1024 * 1024  # 10,000 parts at most: 640 GiB
+
+
+def _xml_text(content: bytes, tag: str) -> str:
+    try:
+        root = ElementTree.fromstring(content)
+    except ElementTree.ParseError:
+        return ""
+    for el in root.iter():
+        if el.tag == tag or el.tag.endswith("}" + tag):
+            return (el.text or "").strip()
+    return ""
+
+
 class S3Target:
     """Objects under ``s3://bucket/prefix`` on an S3-compatible endpoint (path-style URLs)."""
 
@@ -223,6 +318,8 @@ class S3Target:
         self.secret_key = secret_key
         self.label = f"s3://{bucket}/{self.prefix}"
         self.http = httpx.Client(timeout=timeout)
+        self.multipart_threshold = MULTIPART_THRESHOLD
+        self.part_size = PART_SIZE
 
     def _url(self, key: str = "", query: str = "") -> str:
         path = f"/{self.bucket}"
@@ -251,6 +348,9 @@ class S3Target:
             raise TargetError(f"{self.label}/{key}: PUT answered {r.status_code}")
 
     def put_file(self, key: str, src: Path) -> None:
+        if src.stat().st_size > self.multipart_threshold:
+            self._put_multipart(key, src)
+            return
         sha, size = file_sha256(src)
         url = self._url(key)
         # A known length: without it httpx would send chunked, which S3 refuses.
@@ -262,6 +362,44 @@ class S3Target:
             raise TargetError(f"{self.label}: {exc!r}") from exc
         if r.status_code not in (200, 201):
             raise TargetError(f"{self.label}/{key}: PUT answered {r.status_code}")
+
+    def _put_multipart(self, key: str, src: Path) -> None:
+        """A large file (a database dump over ``multipart_threshold``; one PUT is capped
+        at 5 GiB by S3) in parts of ``part_size``, each read, signed and sent in turn; on
+        any failure the upload is aborted so that no parts linger in the bucket."""
+        r = self._request("POST", self._url(key, "uploads="))
+        if r.status_code != 200:
+            raise TargetError(f"{self.label}/{key}: starting an upload answered {r.status_code}")
+        upload_id = _xml_text(r.content, "UploadId")
+        if not upload_id:
+            raise TargetError(f"{self.label}/{key}: no UploadId in the answer")
+        upload = f"uploadId={quote(upload_id, safe='')}"
+        try:
+            parts: list[tuple[int, str]] = []
+            with open(src, "rb") as fh:
+                while chunk := fh.read(self.part_size):
+                    n = len(parts) + 1
+                    r = self._request("PUT", self._url(key, f"partNumber={n}&{upload}"), chunk)
+                    if r.status_code != 200 or not r.headers.get("etag"):
+                        raise TargetError(
+                            f"{self.label}/{key}: part {n} answered {r.status_code}"
+                        )
+                    parts.append((n, r.headers["etag"]))
+            body = "".join(
+                f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
+                for n, etag in parts
+            )
+            xml = f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode()
+            r = self._request("POST", self._url(key, upload), xml)
+            # S3 may answer 200 with an error document when completing fails late.
+            if r.status_code != 200 or _xml_text(r.content, "Code"):
+                raise TargetError(
+                    f"{self.label}/{key}: completing the upload answered {r.status_code}"
+                )
+        except BaseException:
+            with contextlib.suppress(TargetError):
+                self._request("DELETE", self._url(key, upload))
+            raise
 
     def get_file(self, key: str, dest: Path) -> None:
         url = self._url(key)
