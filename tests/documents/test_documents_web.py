@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 from tests.documents.docorg import MIC, PY_ICT, pdf
 from tests.documents.test_recipients import NOI_NHAN
 from tests.web.conftest import WebClient
@@ -121,6 +122,20 @@ async def test_clerks_issue_send_register_and_follow_documents_on_the_web(server
 
         r = await web.get(doc_path)
         assert "Đã giao xử lý" in r.text
+        # The clerk records that it also went out on paper; someone else cannot.
+        assert "Ghi nhận đã gửi bản giấy" in r.text
+        r = await outsider.post_form(f"{doc_path}/ban-giay", {})
+        assert r.status_code == 303 and "error=" in r.headers["location"]
+        r = await web.post_form(f"{doc_path}/ban-giay", {})
+        assert r.status_code == 303 and "documents_paper" in r.headers["location"]
+        r = await web.get(doc_path)
+        assert "Đã gửi bản giấy" in r.text and "Ghi nhận đã gửi bản giấy" not in r.text
+        async with server.store.read() as tx:
+            channel = await tx.session.scalar(
+                text("SELECT paper FROM outgoing_document WHERE id = :i"),
+                {"i": int(doc_path.rsplit("/", 1)[1])},
+            )
+        assert channel
         # Someone of the ministry who does not handle its mailbox sees nothing.
         assert (await outsider.get(doc_path)).status_code == 404
         assert (await outsider.get(f"/van-ban/den/{doc_id}")).status_code == 404
@@ -207,6 +222,10 @@ async def test_documents_over_the_api(server: App) -> None:
         assert r.status_code == 200 and r.json()["recipients"][0]["state"] == "received"
         assert (await staff.get(f"/documents/outgoing/{created['id']}")).status_code == 404
         assert (await staff.post("/documents", json=body)).status_code == 422  # not a clerk
+        assert (await staff.post(f"/documents/{created['id']}/paper")).status_code == 422
+        r = await mic.post(f"/documents/{created['id']}/paper")
+        assert r.status_code == 200 and r.json() == {"id": created["id"], "paper": True,
+                                                      "sent": True}
 
         r = await ict.get("/documents/incoming", params={"mailbox": PY_ICT})
         assert r.status_code == 200

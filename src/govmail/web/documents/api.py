@@ -4,6 +4,8 @@ the person the token is bound to (a clerk, or a handler of the agency mailbox).
 * ``POST /api/v1/documents`` (mail:send): issue a document (JSON, files in base64) and
   send it, unless ``"send": false``;
 * ``POST /api/v1/documents/{id}/send`` (mail:send): send an issued document further;
+* ``POST /api/v1/documents/{id}/paper`` (mail:send): record in the outgoing register that
+  it went out on paper (as well);
 * ``POST /api/v1/documents/recipients`` (mail:read): what each "Nơi nhận" line resolves to;
 * ``GET /api/v1/documents/outgoing?mailbox=`` and ``/outgoing/{id}`` (mail:read): the
   outgoing register and what each recipient said;
@@ -263,6 +265,17 @@ async def send(a: ApiRequest) -> Response:
     return ok({"sent": [{"address": o.address, "ok": o.ok, "reason": o.reason} for o in outcomes]})
 
 
+@router.post("/documents/{doc_id:int}/paper", needs=SEND)
+async def paper(a: ApiRequest) -> Response:
+    """Record in the outgoing register that the document went out on paper (as well)."""
+    me = await _me(a)
+    try:
+        doc = await _docs(a).outgoing.record_paper(me.address, int(a.params["doc_id"]))
+    except DocumentError as exc:
+        raise ApiProblem(422, "document", detail=exc.text(a.lang)) from None
+    return ok({"id": doc.id, "paper": True, "sent": doc.sent_at is not None})
+
+
 @router.get("/documents/outgoing", needs=READ)
 async def outgoing(a: ApiRequest) -> Response:
     me = await _me(a)
@@ -404,6 +417,15 @@ def _openapi_paths() -> dict[str, Any]:
         "/documents/{doc_id}/send": {
             "post": op(
                 "Send an issued document", SEND, json_body(obj), params=[doc_id], tag="documents"
+            )
+        },
+        "/documents/{doc_id}/paper": {
+            "post": op(
+                "Record that an issued document went out on paper",
+                SEND,
+                json_body(obj),
+                params=[doc_id],
+                tag="documents",
             )
         },
         "/documents/recipients": {

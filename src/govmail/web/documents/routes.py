@@ -289,6 +289,19 @@ async def outgoing_resend(w: WebRequest) -> Response:
     return w.redirect(f"/van-ban/di/{doc_id}", flash="documents_sent")
 
 
+@router.post("/van-ban/di/{doc_id:int}/ban-giay")
+async def outgoing_paper(w: WebRequest) -> Response:
+    """The clerk records in the outgoing register that the document went out on paper."""
+    doc_id = int(w.params["doc_id"])
+    user = w.verified_user
+    assert user is not None
+    try:
+        await _docs(w).outgoing.record_paper(user.address, doc_id)
+    except DocumentError as exc:
+        return w.redirect(f"/van-ban/di/{doc_id}?error=" + _quote(_error_text(w, exc)))
+    return w.redirect(f"/van-ban/di/{doc_id}", flash="documents_paper")
+
+
 def _quote(text: str) -> str:
     import urllib.parse
 
