@@ -36,44 +36,6 @@ class BackupTarget(Protocol):
         """Like ``put``, streamed from a file (a database dump can be larger than memory)."""
         ...
 
-    def _put_multipart(self, key: str, src: Path) -> None:
-        """A large file (a database dump over ``multipart_threshold``; one PUT is capped
-        at 5 GiB by S3) in parts of ``part_size``, each read, signed and sent in turn; on
-        any failure the upload is aborted so that no parts linger in the bucket."""
-        r = self._request("POST", self._url(key, "uploads="))
-        if r.status_code != 200:
-            raise TargetError(f"{self.label}/{key}: starting an upload answered {r.status_code}")
-        upload_id = _xml_text(r.content, "UploadId")
-        if not upload_id:
-            raise TargetError(f"{self.label}/{key}: no UploadId in the answer")
-        upload = f"uploadId={quote(upload_id, safe='')}"
-        try:
-            parts: list[tuple[int, str]] = []
-            with open(src, "rb") as fh:
-                while chunk := fh.read(self.part_size):
-                    n = len(parts) + 1
-                    r = self._request("PUT", self._url(key, f"partNumber={n}&{upload}"), chunk)
-                    if r.status_code != 200 or not r.headers.get("etag"):
-                        raise TargetError(
-                            f"{self.label}/{key}: part {n} answered {r.status_code}"
-                        )
-                    parts.append((n, r.headers["etag"]))
-            body = "".join(
-                f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
-                for n, etag in parts
-            )
-            xml = f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode()
-            r = self._request("POST", self._url(key, upload), xml)
-            # S3 may answer 200 with an error document when completing fails late.
-            if r.status_code != 200 or _xml_text(r.content, "Code"):
-                raise TargetError(
-                    f"{self.label}/{key}: completing the upload answered {r.status_code}"
-                )
-        except BaseException:
-            with contextlib.suppress(TargetError):
-                self._request("DELETE", self._url(key, upload))
-            raise
-
     def get_file(self, key: str, dest: Path) -> None:
         """Like ``get``, streamed into a file."""
         ...
@@ -155,44 +117,6 @@ class DirTarget:
             raise TargetError(f"{key}: missing from the backup") from None
         except OSError as exc:
             raise TargetError(f"{key}: cannot be read: {exc.strerror or exc}") from exc
-
-    def _put_multipart(self, key: str, src: Path) -> None:
-        """A large file (a database dump over ``multipart_threshold``; one PUT is capped
-        at 5 GiB by S3) in parts of ``part_size``, each read, signed and sent in turn; on
-        any failure the upload is aborted so that no parts linger in the bucket."""
-        r = self._request("POST", self._url(key, "uploads="))
-        if r.status_code != 200:
-            raise TargetError(f"{self.label}/{key}: starting an upload answered {r.status_code}")
-        upload_id = _xml_text(r.content, "UploadId")
-        if not upload_id:
-            raise TargetError(f"{self.label}/{key}: no UploadId in the answer")
-        upload = f"uploadId={quote(upload_id, safe='')}"
-        try:
-            parts: list[tuple[int, str]] = []
-            with open(src, "rb") as fh:
-                while chunk := fh.read(self.part_size):
-                    n = len(parts) + 1
-                    r = self._request("PUT", self._url(key, f"partNumber={n}&{upload}"), chunk)
-                    if r.status_code != 200 or not r.headers.get("etag"):
-                        raise TargetError(
-                            f"{self.label}/{key}: part {n} answered {r.status_code}"
-                        )
-                    parts.append((n, r.headers["etag"]))
-            body = "".join(
-                f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
-                for n, etag in parts
-            )
-            xml = f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode()
-            r = self._request("POST", self._url(key, upload), xml)
-            # S3 may answer 200 with an error document when completing fails late.
-            if r.status_code != 200 or _xml_text(r.content, "Code"):
-                raise TargetError(
-                    f"{self.label}/{key}: completing the upload answered {r.status_code}"
-                )
-        except BaseException:
-            with contextlib.suppress(TargetError):
-                self._request("DELETE", self._url(key, upload))
-            raise
 
     def get_file(self, key: str, dest: Path) -> None:
         try:
