@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from tests.web.admin_fixtures import PHUYEN, QUANTRI, SO_TTTT, add_admins
+from tests.web.browser_support import DESKTOP, PHONE, SCREENSHOTS, launch_chromium
 from tests.web.conftest import DUC, PASSWORD, base_url
 from tests.web.test_admin import hr_csv, seed_queue
 
@@ -19,21 +20,7 @@ from govmail.delivery.dkim_sign import generate_key
 from govmail.store.models_api import AgencyProfile
 from govmail.store.repos.admin import AdminRepo
 
-playwright_api = pytest.importorskip("playwright.async_api")
-
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-DESKTOP = {"width": 1024, "height": 768}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -43,14 +30,8 @@ def backend() -> str:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (scripts/install-test-deps installs it)")
-    async with playwright_api.async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async for b in launch_chromium():
+        yield b
 
 
 async def overflow(page: Any) -> int:

@@ -9,27 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.web.browser_support import DESKTOP, PHONE, SCREENSHOTS, launch_chromium
 from tests.web.conftest import DUC, HANG, PASSWORD, append, base_url, folder_id, folder_messages
 from tests.web.hostile_corpus import HOSTILE, combined
 from tests.web.test_webmail import PDF, fill_inbox, mail
 
 from govmail.app import App
 
-playwright_api = pytest.importorskip("playwright.async_api")
-
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-DESKTOP = {"width": 1024, "height": 768}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -40,14 +27,8 @@ def backend() -> str:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (scripts/install-test-deps installs it)")
-    async with playwright_api.async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async for b in launch_chromium():
+        yield b
 
 
 class Watch:
