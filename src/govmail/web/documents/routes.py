@@ -21,6 +21,7 @@ incoming document); what only a clerk may do is checked again by the documents l
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -279,27 +280,27 @@ async def outgoing_doc(w: WebRequest) -> Response:
 
 @router.post("/van-ban/di/{doc_id:int}/gui")
 async def outgoing_resend(w: WebRequest) -> Response:
-    doc_id = int(w.params["doc_id"])
-    user = w.verified_user
-    assert user is not None
-    try:
-        await _docs(w).outgoing.send(user.address, doc_id)
-    except DocumentError as exc:
-        return w.redirect(f"/van-ban/di/{doc_id}?error=" + _quote(_error_text(w, exc)))
-    return w.redirect(f"/van-ban/di/{doc_id}", flash="documents_sent")
+    return await _outgoing_action(w, lambda o, who, i: o.send(who, i), "documents_sent")
 
 
 @router.post("/van-ban/di/{doc_id:int}/ban-giay")
 async def outgoing_paper(w: WebRequest) -> Response:
     """The clerk records in the outgoing register that the document went out on paper."""
+    return await _outgoing_action(w, lambda o, who, i: o.record_paper(who, i), "documents_paper")
+
+
+async def _outgoing_action(
+    w: WebRequest, act: Callable[[Any, str, int], Awaitable[object]], flash: str
+) -> Response:
+    """A clerk's action on an issued document, back to its page with the outcome."""
     doc_id = int(w.params["doc_id"])
     user = w.verified_user
     assert user is not None
     try:
-        await _docs(w).outgoing.record_paper(user.address, doc_id)
+        await act(_docs(w).outgoing, user.address, doc_id)
     except DocumentError as exc:
         return w.redirect(f"/van-ban/di/{doc_id}?error=" + _quote(_error_text(w, exc)))
-    return w.redirect(f"/van-ban/di/{doc_id}", flash="documents_paper")
+    return w.redirect(f"/van-ban/di/{doc_id}", flash=flash)
 
 
 def _quote(text: str) -> str:
