@@ -136,6 +136,8 @@ def _inspect_zip(
                 continue  # encrypted: only its name can be judged
             try:
                 content = zf.read(info)
+            # zipfile raises NotImplementedError for a compression method it cannot read
+            # (an attacker's choice as much as any damage): the archive is judged unreadable.
             except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
                 found.append(Finding("bad_archive", f"{name}/{inner}"))
                 continue
