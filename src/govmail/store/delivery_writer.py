@@ -11,19 +11,20 @@ keeps serving SMTP sessions meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.pool import PoolProxiedConnection
 
-from govmail.store.models import Blob, BlobText, Folder, Mailbox, Message, OutboundMessage
 from govmail.store.repos.mail import DEFAULT_FOLDERS, flags_to_columns, new_uidvalidity
 
 if TYPE_CHECKING:
@@ -83,7 +84,8 @@ class DeliveryWriter:
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="delivery-writer")
-        self._sql = _Statements(self.dialect)
+        self._sql = _DriverSQL(self.dialect)
+        self._raw: PoolProxiedConnection | None = None  # used only by the writer thread
 
     async def write(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> list[Written]:
         """Write the blob files (durably), then the rows (one transaction); in order."""
@@ -98,79 +100,116 @@ class DeliveryWriter:
         refs = self.store.blobs.put_many_sync(raws)
         for d, ref in zip(batch, refs, strict=True):
             d.sha256, d.size = ref.sha256, ref.size
-        return self._write(batch)
+        return self._transaction(batch)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
         self.engine.dispose()
 
     # -- the transaction ---------------------------------------------------------------
-    def _write(self, batch: Sequence[DeliveryRows]) -> list[Written]:
-        sql = self._sql
-        with self.engine.begin() as conn:
-            blob_ids = self._blobs(conn, batch)
-            folders = self._folders(conn, {c.mailbox_id for d in batch for c in d.copies})
-            # Destination folder of every copy, then UIDs and MODSEQs per folder.
-            targets: list[list[int]] = []
-            per_folder: dict[int, int] = defaultdict(int)
-            for d in batch:
-                ids = []
-                for c in d.copies:
-                    by_use = folders[c.mailbox_id]
-                    fid = c.folder_id or by_use.get(c.folder) or by_use["INBOX"]
-                    ids.append(fid)
-                    per_folder[fid] += 1
-                targets.append(ids)
-            next_uid: dict[int, tuple[int, int]] = {}
-            for fid, n in per_folder.items():
-                uidnext, modseq = conn.execute(sql.allocate, {"fid": fid, "n": n}).one()
-                next_uid[fid] = (int(uidnext) - n, int(modseq) - n + 1)
-            rows: list[dict[str, Any]] = []
-            used: dict[int, int] = defaultdict(int)
-            results: list[Written] = []
-            for d, fids in zip(batch, targets, strict=True):
-                written = Written([], [])
-                for c, fid in zip(d.copies, fids, strict=True):
-                    uid, modseq = next_uid[fid]
-                    next_uid[fid] = (uid + 1, modseq + 1)
-                    rows.append(
-                        {
-                            "folder_id": fid,
-                            "uid": uid,
-                            "modseq": modseq,
-                            "blob_id": blob_ids[d.sha256],
-                            "internal_date": d.internal_date,
-                            "size": d.size,
-                            "meta": d.meta,
-                            **flags_to_columns(c.flags),
-                            **_message_defaults(d.message_columns),
-                        }
-                    )
-                    used[c.mailbox_id] += d.size
-                    written.copies.append(WrittenCopy(c.mailbox_id, fid, uid))
-                for domain, rcpts in d.remote:
-                    oid = conn.execute(
-                        sql.outbound,
-                        {
-                            "blob_id": blob_ids[d.sha256],
-                            "mail_from": d.mail_from,
-                            "domain": domain,
-                            "recipients": list(rcpts),
-                            "next_attempt_at": d.internal_date,
-                            "created_at": d.internal_date,
-                            "expires_at": d.expires_at,
-                            "dkim_domain": d.dkim_domain,
-                        },
-                    ).scalar_one()
-                    written.outbound_ids.append(int(oid))
-                results.append(written)
-            if rows:
-                conn.execute(sql.message, rows)
-            if used:
-                conn.execute(sql.used, [{"mid": k, "add": v} for k, v in used.items()])
+    def _transaction(self, batch: Sequence[DeliveryRows]) -> list[Written]:
+        """One transaction on the driver's own connection, kept open by this thread.
+
+        The statements are plain driver SQL: through SQLAlchemy's execution layer the
+        same transaction cost ≈ 1.4 ms more per batch (a pool checkout, an execution
+        context and parameter processing per statement), which one SMTP session waits for
+        on every message.
+        """
+        raw = self._raw or self.engine.raw_connection()
+        self._raw = None
+        try:
+            cur = raw.cursor()
+            try:
+                if self._sql.begin:
+                    cur.execute(self._sql.begin)
+                results = self._write(cur, batch)
+            finally:
+                cur.close()
+            raw.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                raw.rollback()
+            raw.invalidate()  # whatever failed, the next batch starts on a new connection
+            raise
+        self._raw = raw
         return results
 
-    def _blobs(self, conn: Connection, batch: Sequence[DeliveryRows]) -> dict[str, int]:
+    def _write(self, cur: DBAPICursor, batch: Sequence[DeliveryRows]) -> list[Written]:
+        sql = self._sql
+        blob_ids = self._blobs(cur, batch)
+        folders = self._folders(cur, {c.mailbox_id for d in batch for c in d.copies})
+        # Destination folder of every copy, then UIDs and MODSEQs per folder.
+        targets: list[list[int]] = []
+        per_folder: dict[int, int] = defaultdict(int)
+        for d in batch:
+            ids = []
+            for c in d.copies:
+                by_use = folders[c.mailbox_id]
+                fid = c.folder_id or by_use.get(c.folder) or by_use["INBOX"]
+                ids.append(fid)
+                per_folder[fid] += 1
+            targets.append(ids)
+        next_uid: dict[int, tuple[int, int]] = {}
+        for fid, n in per_folder.items():
+            cur.execute(sql.allocate, {"fid": fid, "n": n})
+            ((uidnext, modseq),) = cur.fetchall()
+            next_uid[fid] = (int(uidnext) - n, int(modseq) - n + 1)
+        rows: list[dict[str, Any]] = []
+        used: dict[int, int] = defaultdict(int)
+        results: list[Written] = []
+        for d, fids in zip(batch, targets, strict=True):
+            written = Written([], [])
+            internal_date = sql.when(d.internal_date)
+            meta = sql.json(d.meta)
+            columns = _message_defaults(d.message_columns)
+            columns["sent_date"] = sql.when_or_none(columns["sent_date"])
+            for c, fid in zip(d.copies, fids, strict=True):
+                uid, modseq = next_uid[fid]
+                next_uid[fid] = (uid + 1, modseq + 1)
+                rows.append(
+                    {
+                        "folder_id": fid,
+                        "uid": uid,
+                        "modseq": modseq,
+                        "blob_id": blob_ids[d.sha256],
+                        "internal_date": internal_date,
+                        "size": d.size,
+                        "meta": meta,
+                        **flags_to_columns(c.flags),
+                        **columns,
+                    }
+                )
+                used[c.mailbox_id] += d.size
+                written.copies.append(WrittenCopy(c.mailbox_id, fid, uid))
+            for domain, rcpts in d.remote:
+                if d.expires_at is None:
+                    raise ValueError("a remote delivery needs an expiry time")
+                cur.execute(
+                    sql.outbound,
+                    {
+                        "blob_id": blob_ids[d.sha256],
+                        "mail_from": d.mail_from,
+                        "domain": domain,
+                        "recipients": sql.json(list(rcpts)),
+                        "next_attempt_at": internal_date,
+                        "created_at": internal_date,
+                        "expires_at": sql.when(d.expires_at),
+                        "dkim_domain": d.dkim_domain,
+                    },
+                )
+                ((oid,),) = cur.fetchall()
+                written.outbound_ids.append(int(oid))
+            results.append(written)
+        if rows:
+            cur.executemany(sql.message, rows)
+        if used:
+            cur.executemany(sql.used, [{"mid": k, "add": v} for k, v in used.items()])
+        return results
+
+    def _blobs(self, cur: DBAPICursor, batch: Sequence[DeliveryRows]) -> dict[str, int]:
         refs: dict[str, int] = defaultdict(int)
         sizes: dict[str, int] = {}
         texts: dict[str, str] = {}
@@ -181,96 +220,138 @@ class DeliveryWriter:
                 texts.setdefault(d.sha256, d.search_text)
         sql = self._sql
         ids: dict[str, int] = {}
-        when = batch[0].internal_date
+        when = sql.when(batch[0].internal_date)
         for sha, n in refs.items():
-            params = {"sha": sha, "size": sizes[sha], "n": n, "at": when}
-            ids[sha] = int(conn.execute(sql.blob, params).scalar_one())
+            cur.execute(sql.blob, {"sha": sha, "size": sizes[sha], "n": n, "at": when})
+            ((ids[sha],),) = cur.fetchall()
         if texts:
             params_list = [{"blob_id": ids[sha], "text": t} for sha, t in texts.items()]
-            conn.execute(sql.blob_text, params_list)
+            cur.executemany(sql.blob_text, params_list)
         return ids
 
-    def _folders(self, conn: Connection, mailbox_ids: set[int]) -> dict[int, dict[str, int]]:
+    def _folders(self, cur: DBAPICursor, mailbox_ids: set[int]) -> dict[int, dict[str, int]]:
         def load() -> dict[int, dict[str, int]]:
             out: dict[int, dict[str, int]] = {m: {} for m in mailbox_ids}
             if not mailbox_ids:
                 return out
-            rows = conn.execute(self._sql.folders, {"mids": sorted(mailbox_ids)})
-            for mid, fid, name, special in rows:
+            query, params = self._sql.folders(sorted(mailbox_ids))
+            cur.execute(query, params)
+            for mid, fid, name, special in cur.fetchall():
                 out[mid].setdefault("INBOX" if name == "INBOX" else special, fid)
             return out
 
         out = load()
         missing = [m for m, d in out.items() if "INBOX" not in d]
         if missing:
+            now = self._sql.when(datetime.now(UTC))
             for mid in missing:
-                have = set(
-                    conn.execute(select(Folder.name).where(Folder.mailbox_id == mid)).scalars()
-                )
+                cur.execute(self._sql.folder_names, {"mid": mid})
+                have = {name for (name,) in cur.fetchall()}
                 for name, special in DEFAULT_FOLDERS:
                     if name not in have:
-                        conn.execute(
-                            insert(Folder).values(
-                                mailbox_id=mid,
-                                name=name,
-                                special_use=special,
-                                uidvalidity=new_uidvalidity(),
-                                uidnext=1,
-                                highestmodseq=1,
-                                subscribed=True,
-                                created_at=datetime.now().astimezone(),
-                            )
+                        cur.execute(
+                            self._sql.new_folder,
+                            {
+                                "mid": mid,
+                                "name": name,
+                                "special": special,
+                                "uidvalidity": new_uidvalidity(),
+                                "at": now,
+                            },
                         )
             out = load()
         return out
 
 
-class _Statements:
-    """The writer's statements, built once: building a statement costs several times
-    more than executing a prebuilt one (SQLAlchemy caches the compiled form per object)."""
+class _DriverSQL:
+    """The writer's statements in the driver's own dialect, and the conversions that
+    SQLAlchemy's column types would otherwise apply to the parameters (JSON text;
+    timestamps as naive UTC text on SQLite, as aware values on PostgreSQL)."""
 
     def __init__(self, dialect: str) -> None:
-        ins = pg_insert if dialect == "postgresql" else sqlite_insert
-        self.blob = (
-            ins(Blob)
-            .values(
-                sha256=bindparam("sha"),
-                size=bindparam("size"),
-                refcount=bindparam("n"),
-                created_at=bindparam("at"),
-            )
-            .on_conflict_do_update(
-                index_elements=[Blob.sha256], set_={"refcount": Blob.refcount + bindparam("n")}
-            )
-            .returning(Blob.id)
+        self.postgres = dialect == "postgresql"
+        # SQLite runs in autocommit mode and takes the write lock up front; psycopg opens
+        # a transaction by itself.
+        self.begin = "" if self.postgres else "BEGIN IMMEDIATE"
+        as_json = "CAST(:{} AS JSON)" if self.postgres else ":{}"
+        true, false = ("true", "false") if self.postgres else ("1", "0")
+        self.blob = self._q(
+            "INSERT INTO blob (sha256, size, refcount, created_at) VALUES (:sha, :size, :n, :at)"
+            " ON CONFLICT (sha256) DO UPDATE SET refcount = blob.refcount + excluded.refcount"
+            " RETURNING id"
         )
-        self.blob_text = ins(BlobText).on_conflict_do_nothing(index_elements=[BlobText.blob_id])
-        self.folders = (
-            select(Folder.mailbox_id, Folder.id, Folder.name, Folder.special_use)
-            .where(Folder.mailbox_id.in_(bindparam("mids", expanding=True)))
-            .where((Folder.name == "INBOX") | Folder.special_use.is_not(None))
-            .order_by(Folder.id)
+        self.blob_text = self._q(
+            "INSERT INTO blob_text (blob_id, text) VALUES (:blob_id, :text)"
+            " ON CONFLICT (blob_id) DO NOTHING"
         )
-        self.allocate = (
-            update(Folder)
-            .where(Folder.id == bindparam("fid"))
-            .values(
-                uidnext=Folder.uidnext + bindparam("n"),
-                highestmodseq=Folder.highestmodseq + bindparam("n"),
-            )
-            .returning(Folder.uidnext, Folder.highestmodseq)
+        self.allocate = self._q(
+            "UPDATE folder SET uidnext = uidnext + :n, highestmodseq = highestmodseq + :n"
+            " WHERE id = :fid RETURNING uidnext, highestmodseq"
         )
-        self.message = insert(Message)
-        self.outbound = (
-            insert(OutboundMessage)
-            .values(status="queued", attempts=0, delay_notified=False)
-            .returning(OutboundMessage.id)
+        columns = [
+            "folder_id",
+            "uid",
+            "modseq",
+            "blob_id",
+            "internal_date",
+            "size",
+            "seen",
+            "answered",
+            "flagged",
+            "deleted",
+            "draft",
+            "keywords",
+            *_MESSAGE_DEFAULTS,
+        ]
+        values = [as_json.format(c) if c == "meta" else f":{c}" for c in [*columns, "meta"]]
+        self.message = self._q(
+            f"INSERT INTO message ({', '.join([*columns, 'meta'])}) VALUES ({', '.join(values)})"
         )
-        self.used = (
-            update(Mailbox)
-            .where(Mailbox.id == bindparam("mid"))
-            .values(used_bytes=Mailbox.used_bytes + bindparam("add"))
+        self.outbound = self._q(
+            "INSERT INTO outbound (blob_id, mail_from, domain, recipients, status, attempts,"
+            " next_attempt_at, created_at, expires_at, delay_notified, dkim_domain)"
+            f" VALUES (:blob_id, :mail_from, :domain, {as_json.format('recipients')}, 'queued', 0,"
+            f" :next_attempt_at, :created_at, :expires_at, {false}, :dkim_domain) RETURNING id"
         )
+        self.used = self._q("UPDATE mailbox SET used_bytes = used_bytes + :add WHERE id = :mid")
+        self.folder_names = self._q("SELECT name FROM folder WHERE mailbox_id = :mid")
+        self.new_folder = self._q(
+            "INSERT INTO folder (mailbox_id, name, special_use, uidvalidity, uidnext,"
+            " highestmodseq, subscribed, created_at, imap_recent_uid)"
+            f" VALUES (:mid, :name, :special, :uidvalidity, 1, 1, {true}, :at, 0)"
+        )
+
+    def _q(self, sql: str) -> str:
+        """``:name`` parameters, as SQLite takes them, in psycopg's ``%(name)s`` form."""
+        return _NAMED.sub(r"%(\1)s", sql) if self.postgres else sql
+
+    def folders(self, mailbox_ids: Sequence[int]) -> tuple[str, dict[str, Any]]:
+        names = [f"m{i}" for i in range(len(mailbox_ids))]
+        query = self._q(
+            "SELECT mailbox_id, id, name, special_use FROM folder"
+            f" WHERE mailbox_id IN ({', '.join(':' + n for n in names)})"
+            " AND (name = 'INBOX' OR special_use IS NOT NULL) ORDER BY id"
+        )
+        return query, dict(zip(names, mailbox_ids, strict=True))
+
+    def when(self, value: datetime) -> datetime | str:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        if self.postgres:
+            return value
+        # SQLAlchemy's SQLite DATETIME text, which the rest of the store reads back.
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def when_or_none(self, value: datetime | None) -> datetime | str | None:
+        return None if value is None else self.when(value)
+
+    @staticmethod
+    def json(value: Any) -> str:
+        return json.dumps(value)
+
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
 _MESSAGE_DEFAULTS = {
@@ -303,7 +384,3 @@ def _sqlite_pragmas(engine: Engine) -> None:
         ):
             cur.execute(pragma)
         cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,159 @@
+"""The delivery writer's driver-level transaction on both backends: what it writes reads
+back through the ORM exactly as given, and a failed batch leaves nothing behind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from govmail.store.db import Store
+from govmail.store.delivery_writer import CopyRow, DeliveryRows, DeliveryWriter
+from govmail.store.models import (
+    Agency,
+    Blob,
+    BlobText,
+    Domain,
+    Folder,
+    Mailbox,
+    Message,
+    OutboundMessage,
+)
+
+
+async def _bare_mailbox(store: Store, local: str = "a") -> int:
+    """A mailbox without folders: the writer creates them on first delivery."""
+    async with store.write() as tx:
+        d = await tx.directory.add(Domain(name=f"{local}.gov.vn"))
+        a = await tx.directory.add(
+            Agency(
+                name="Sở Nội vụ", short_name="SNV", kind="department", domain_id=d.id, settings={}
+            )
+        )
+        m = await tx.directory.add(
+            Mailbox(
+                domain_id=d.id,
+                local_part=local,
+                address=f"{local}@{local}.gov.vn",
+                full_name="Nguyễn Văn A",
+                agency_id=a.id,
+            )
+        )
+        return m.id
+
+
+def _rows(mailbox_id: int, when: datetime, **kw: object) -> DeliveryRows:
+    return DeliveryRows(
+        sha256="",
+        size=0,
+        search_text="công văn số 12/UBND về việc họp",
+        internal_date=when,
+        meta={"v": 1, "subject": "Công văn số 12", "nested": [1, "hai", None]},
+        copies=[
+            CopyRow(mailbox_id, "INBOX", ("\\Seen", "$Label1")),
+            CopyRow(mailbox_id, "\\Sent", ()),
+        ],
+        message_columns={
+            "subject": "Công văn số 12",
+            "from_addr": "vanthu@mic.gov.vn",
+            "sent_date": when - timedelta(minutes=3),
+            "message_id_header": "<x@mic.gov.vn>",
+            "has_attachments": True,
+            "subject_fold": "cong van so 12",
+        },
+        remote=[("example.org", ["b@example.org", "c@example.org"])],
+        mail_from="vanthu@mic.gov.vn",
+        expires_at=when + timedelta(days=5),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_rows_read_back_as_written(store: Store) -> None:
+    mid = await _bare_mailbox(store)
+    when = datetime(2026, 11, 25, 20, 3, 17, 310696, tzinfo=UTC)
+    writer = DeliveryWriter(store)
+    try:
+        raw = b"Subject: x\r\n\r\nbody\r\n"
+        (written,) = await writer.write([_rows(mid, when, dkim_domain="mic.gov.vn")], [raw])
+        (again,) = await writer.write([_rows(mid, when + timedelta(seconds=1))], [raw])
+    finally:
+        writer.close()
+    assert [c.uid for c in written.copies] == [1, 1] and [c.uid for c in again.copies] == [2, 2]
+    assert len(written.outbound_ids) == 1
+
+    async with store.read() as tx:
+        s = tx.session
+        folders = {
+            f.name: f
+            for f in (await s.execute(select(Folder).where(Folder.mailbox_id == mid))).scalars()
+        }
+        assert {"INBOX", "Sent", "Junk", "Trash"} <= set(folders)
+        inbox = folders["INBOX"]
+        assert (inbox.uidnext, inbox.highestmodseq) == (3, 3)
+        msgs = list(
+            (
+                await s.execute(
+                    select(Message).where(Message.folder_id == inbox.id).order_by(Message.uid)
+                )
+            ).scalars()
+        )
+        m = msgs[0]
+        assert m.internal_date == when
+        assert m.sent_date == when - timedelta(minutes=3)
+        assert m.meta == {"v": 1, "subject": "Công văn số 12", "nested": [1, "hai", None]}
+        assert (m.seen, m.answered, m.flagged, m.keywords) == (True, False, False, "$Label1")
+        assert (m.subject, m.subject_fold, m.has_attachments) == (
+            "Công văn số 12",
+            "cong van so 12",
+            True,
+        )
+        assert m.size == len(raw) and (m.modseq, msgs[1].modseq) == (2, 3)
+        sent = (
+            (await s.execute(select(Message).where(Message.folder_id == folders["Sent"].id)))
+            .scalars()
+            .all()
+        )
+        assert len(sent) == 2 and not sent[0].seen
+        blob = (await s.execute(select(Blob).where(Blob.id == m.blob_id))).scalar_one()
+        assert blob.refcount == 6  # two copies and one remote batch, twice
+        assert blob.created_at == when
+        text = (
+            await s.execute(select(BlobText.text).where(BlobText.blob_id == blob.id))
+        ).scalar_one()
+        assert text == "công văn số 12/UBND về việc họp"
+        out = (
+            await s.execute(
+                select(OutboundMessage).where(OutboundMessage.id == written.outbound_ids[0])
+            )
+        ).scalar_one()
+        assert (out.status, out.attempts, out.delay_notified) == ("queued", 0, False)
+        assert out.recipients == ["b@example.org", "c@example.org"]
+        assert out.next_attempt_at == when and out.expires_at == when + timedelta(days=5)
+        assert out.dkim_domain == "mic.gov.vn"
+        box = (await s.execute(select(Mailbox).where(Mailbox.id == mid))).scalar_one()
+        assert box.used_bytes == 4 * len(raw)
+
+
+async def test_failed_batch_leaves_nothing_and_the_next_one_is_stored(store: Store) -> None:
+    mid = await _bare_mailbox(store)
+    when = datetime.now(UTC)
+    writer = DeliveryWriter(store)
+    try:
+        # A copy for a mailbox that does not exist: its folders cannot be created.
+        with pytest.raises(Exception):  # noqa: B017 - the driver's own integrity error
+            await writer.write([_rows(mid, when), _rows(987654, when)], [b"one\r\n", b"two\r\n"])
+        naive = _rows(mid, when.replace(tzinfo=None))
+        with pytest.raises(ValueError, match="naive datetime"):
+            await writer.write([naive], [b"three\r\n"])
+        (ok,) = await writer.write([_rows(mid, when)], [b"four\r\n"])
+    finally:
+        writer.close()
+    assert [c.uid for c in ok.copies] == [1, 1]
+    async with store.read() as tx:
+        s = tx.session
+        sizes = sorted((await s.execute(select(Message.size))).scalars())
+        assert sizes == [6, 6]
+        shas = (await s.execute(select(Blob.refcount))).scalars().all()
+        assert shas == [3]
+        assert len((await s.execute(select(OutboundMessage.id))).scalars().all()) == 1
