@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     and_,
+    bindparam,
     column,
     false,
     func,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    text,
+    table,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +38,10 @@ HEADER_COLUMNS = {
     "to": Message.to_fold,
     "cc": Message.cc_fold,
 }
+
+
+# Blob ids whose text waits for the SQLite full-text index (migration 0012).
+_FTS_PENDING = table("blob_fts_pending", column("blob_id", Integer))
 
 
 def like_pattern(term: str) -> str:
@@ -53,13 +58,27 @@ class SearchRepo:
         return HEADER_COLUMNS[field].like(like_pattern(term), escape="\\")
 
     def body_condition(self, term: str) -> ColumnElement[bool]:
-        """Condition on Message: its blob's folded text contains ``term``."""
+        """Condition on Message: its blob's folded text contains ``term``.
+
+        On SQLite, texts stored since the last indexing step are not in the index yet
+        (see migration 0012): they are matched directly, a handful of rows at most.
+        Parameters are anonymous, so several terms can share one statement.
+        """
+        contains = BlobText.text.like(bindparam(None, like_pattern(term)), escape="\\")
         if self.dialect == "sqlite" and len(term) >= 3:
             quoted = '"' + term.replace('"', '""') + '"'
-            sub = text("SELECT rowid FROM blob_fts WHERE blob_fts MATCH :q").bindparams(q=quoted)
-            return Message.blob_id.in_(sub.columns(column("rowid", Integer)))
-        sub2 = select(BlobText.blob_id).where(BlobText.text.like(like_pattern(term), escape="\\"))
-        return Message.blob_id.in_(sub2)
+            indexed = (
+                select(column("rowid", Integer))
+                .select_from(table("blob_fts"))
+                .where(column("blob_fts").op("MATCH")(bindparam(None, quoted)))
+            )
+            queued = (
+                select(BlobText.blob_id)
+                .join(_FTS_PENDING, _FTS_PENDING.c.blob_id == BlobText.blob_id)
+                .where(contains)
+            )
+            return or_(Message.blob_id.in_(indexed), Message.blob_id.in_(queued))
+        return Message.blob_id.in_(select(BlobText.blob_id).where(contains))
 
     async def uids(self, folder_id: int, conditions: Sequence[ColumnElement[bool]]) -> list[int]:
         q = select(Message.uid).where(and_(Message.folder_id == folder_id, *conditions))

@@ -3,13 +3,12 @@ vacation replies, filters, message listings over several folders, directory sugg
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, column, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,6 @@ from govmail.store.models import (
 )
 from govmail.store.repos.search import HEADER_COLUMNS, SearchRepo
 
-_PARAM_NUMBERS = itertools.count()
 ORDER_COLUMNS = {
     "date": Message.internal_date,
     "subject": Message.subject_fold,
@@ -207,21 +205,9 @@ class WebRepo:
         """A message whose headers or body contain the folded ``term`` (IMAP TEXT)."""
         search = SearchRepo(self.s, self.dialect)
         return or_(
-            self._body_condition(search, term),
+            search.body_condition(term),
             *(search.header_condition(f, term) for f in HEADER_COLUMNS),
         )
-
-    def _body_condition(self, search: SearchRepo, term: str) -> ColumnElement[bool]:
-        # SearchRepo.body_condition names its FTS parameter ":q" for every term, so two
-        # terms in one statement would share one value; here each term gets its own name.
-        if self.dialect == "sqlite" and len(term) >= 3:
-            name = f"fts{next(_PARAM_NUMBERS)}"
-            quoted = '"' + term.replace('"', '""') + '"'
-            sub = text(f"SELECT rowid FROM blob_fts WHERE blob_fts MATCH :{name}").bindparams(
-                **{name: quoted}
-            )
-            return Message.blob_id.in_(sub.columns(column("rowid", Integer)))
-        return search.body_condition(term)
 
     def header_term_condition(self, field: str, term: str) -> ColumnElement[bool]:
         return SearchRepo(self.s, self.dialect).header_condition(field, term)
