@@ -5,8 +5,6 @@ free, writes their blobs (shared directory fsyncs), then stores all their rows i
 transaction, and only then resolves each job's future: a door answers 250 after that, so
 nothing is acknowledged before it is durable. Under load the batches grow by themselves
 (jobs pile up while the previous batch is being synced); alone, a job is committed at once.
-After each batch, once its jobs are answered, the texts it stored are added to SQLite's
-full-text index in a transaction of their own (see migration 0012).
 If a batch's transaction fails, its jobs are retried one by one so that one bad job does
 not fail the others.
 """
@@ -25,9 +23,6 @@ from govmail.store.db import Store
 from govmail.store.delivery_writer import CopyRow, DeliveryRows, DeliveryWriter
 
 log = logging.getLogger("govmail.delivery")
-
-# Queued blob texts added to the search index per step when idle (SQLite).
-INDEX_STEP = 16
 
 
 @dataclass(slots=True)
@@ -115,11 +110,7 @@ class GroupCommitter:
         return await job.future
 
     async def _run(self) -> None:
-        backlog = True  # texts an earlier run left unindexed are indexed while idle
         while True:
-            if backlog and self._queue.empty():
-                backlog = await self._index_text(INDEX_STEP)
-                continue
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -140,17 +131,6 @@ class GroupCommitter:
                 continue
             for job, result in zip(batch, results, strict=True):
                 self._done(job, result)
-            # After the answers: the senders are told while the index catches up, and it
-            # keeps pace with the deliveries under any load.
-            backlog = await self._index_text(max(INDEX_STEP, 2 * len(batch)))
-
-    async def _index_text(self, limit: int) -> bool:
-        try:
-            return await self.writer.index_text(limit)
-        except Exception:
-            # Searches still match queued texts; the next batch tries again.
-            log.exception("full-text indexing failed")
-            return False
 
     @staticmethod
     def _done(job: StoreJob, result: StoreResult) -> None:

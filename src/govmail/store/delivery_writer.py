@@ -15,7 +15,7 @@ import contextlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,38 +96,11 @@ class DeliveryWriter:
         async with lock:
             return await loop.run_in_executor(self._executor, self._write_all, batch, raws)
 
-    async def index_text(self, limit: int) -> bool:
-        """Add up to ``limit`` queued blob texts to SQLite's full-text index (migration
-        0012); True while more wait. PostgreSQL indexes as it stores: nothing to do."""
-        if self.dialect != "sqlite":
-            return False
-        loop = asyncio.get_running_loop()
-        lock = self.store.write_lock
-        if lock is None:
-            return await loop.run_in_executor(self._executor, self._index_text, limit)
-        async with lock:
-            return await loop.run_in_executor(self._executor, self._index_text, limit)
-
     def _write_all(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> list[Written]:
         refs = self.store.blobs.put_many_sync(raws)
         for d, ref in zip(batch, refs, strict=True):
             d.sha256, d.size = ref.sha256, ref.size
-        with self._cursor() as cur:
-            return self._write(cur, batch)
-
-    def _index_text(self, limit: int) -> bool:
-        sql = self._sql
-        # Derived data: this commit need not wait for the disk. The queue entries it
-        # removes were committed durably; if the commit is lost they are indexed again.
-        with self._cursor(durable=False) as cur:
-            cur.execute(sql.fts_queued, {"n": limit + 1})
-            ids = [int(blob_id) for (blob_id,) in cur.fetchall()]
-            if ids[:limit]:
-                marks = {f"b{i}": blob_id for i, blob_id in enumerate(ids[:limit])}
-                listed = ", ".join(f":{name}" for name in marks)
-                cur.execute(sql.fts_add.format(ids=listed), marks)
-                cur.execute(sql.fts_dequeue.format(ids=listed), marks)
-        return len(ids) > limit
+        return self._transaction(batch)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -137,38 +110,32 @@ class DeliveryWriter:
         self.engine.dispose()
 
     # -- the transaction ---------------------------------------------------------------
-    @contextlib.contextmanager
-    def _cursor(self, *, durable: bool = True) -> Iterator[DBAPICursor]:
-        """A transaction on the driver's own connection, which this thread keeps open:
-        committed when the block ends, else rolled back and the connection discarded.
+    def _transaction(self, batch: Sequence[DeliveryRows]) -> list[Written]:
+        """One transaction on the driver's own connection, kept open by this thread.
 
         The statements are plain driver SQL: through SQLAlchemy's execution layer the
-        same transaction costs ≈ 1.4 ms more per batch (a pool checkout, an execution
+        same transaction cost ≈ 1.4 ms more per batch (a pool checkout, an execution
         context and parameter processing per statement), which one SMTP session waits for
         on every message.
         """
         raw = self._raw or self.engine.raw_connection()
         self._raw = None
-        relaxed = not durable and self.dialect == "sqlite"
         try:
             cur = raw.cursor()
             try:
-                if relaxed:
-                    cur.execute("PRAGMA synchronous=NORMAL")
                 if self._sql.begin:
                     cur.execute(self._sql.begin)
-                yield cur
+                results = self._write(cur, batch)
             finally:
                 cur.close()
             raw.commit()
-            if relaxed:
-                raw.cursor().execute("PRAGMA synchronous=FULL")
         except BaseException:
             with contextlib.suppress(Exception):
                 raw.rollback()
-            raw.invalidate()  # whatever failed, the next transaction starts on a new one
+            raw.invalidate()  # whatever failed, the next batch starts on a new connection
             raise
         self._raw = raw
+        return results
 
     def _write(self, cur: DBAPICursor, batch: Sequence[DeliveryRows]) -> list[Written]:
         sql = self._sql
@@ -347,14 +314,6 @@ class _DriverSQL:
             f" :next_attempt_at, :created_at, :expires_at, {false}, :dkim_domain) RETURNING id"
         )
         self.used = self._q("UPDATE mailbox SET used_bytes = used_bytes + :add WHERE id = :mid")
-        # SQLite only: the full-text index's queue (migration 0012); {ids} is a list of
-        # parameters.
-        self.fts_queued = "SELECT blob_id FROM blob_fts_pending ORDER BY blob_id LIMIT :n"
-        self.fts_add = (
-            "INSERT INTO blob_fts(rowid, text) SELECT blob_id, text FROM blob_text"
-            " WHERE blob_id IN ({ids})"
-        )
-        self.fts_dequeue = "DELETE FROM blob_fts_pending WHERE blob_id IN ({ids})"
         self.folder_names = self._q("SELECT name FROM folder WHERE mailbox_id = :mid")
         self.new_folder = self._q(
             "INSERT INTO folder (mailbox_id, name, special_use, uidvalidity, uidnext,"

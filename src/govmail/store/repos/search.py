@@ -40,10 +40,6 @@ HEADER_COLUMNS = {
 }
 
 
-# Blob ids whose text waits for the SQLite full-text index (migration 0012).
-_FTS_PENDING = table("blob_fts_pending", column("blob_id", Integer))
-
-
 def like_pattern(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -58,13 +54,8 @@ class SearchRepo:
         return HEADER_COLUMNS[field].like(like_pattern(term), escape="\\")
 
     def body_condition(self, term: str) -> ColumnElement[bool]:
-        """Condition on Message: its blob's folded text contains ``term``.
-
-        On SQLite, texts stored since the last indexing step are not in the index yet
-        (see migration 0012): they are matched directly, a handful of rows at most.
-        Parameters are anonymous, so several terms can share one statement.
-        """
-        contains = BlobText.text.like(bindparam(None, like_pattern(term)), escape="\\")
+        """Condition on Message: its blob's folded text contains ``term``. Parameters are
+        anonymous, so several terms can share one statement."""
         if self.dialect == "sqlite" and len(term) >= 3:
             quoted = '"' + term.replace('"', '""') + '"'
             indexed = (
@@ -72,12 +63,8 @@ class SearchRepo:
                 .select_from(table("blob_fts"))
                 .where(column("blob_fts").op("MATCH")(bindparam(None, quoted)))
             )
-            queued = (
-                select(BlobText.blob_id)
-                .join(_FTS_PENDING, _FTS_PENDING.c.blob_id == BlobText.blob_id)
-                .where(contains)
-            )
-            return or_(Message.blob_id.in_(indexed), Message.blob_id.in_(queued))
+            return Message.blob_id.in_(indexed)
+        contains = BlobText.text.like(bindparam(None, like_pattern(term)), escape="\\")
         return Message.blob_id.in_(select(BlobText.blob_id).where(contains))
 
     async def uids(self, folder_id: int, conditions: Sequence[ColumnElement[bool]]) -> list[int]:
