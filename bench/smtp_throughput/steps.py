@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Where one SMTP session's time goes: smtp-source's dialogue, step by step.
+
+    .venv/bin/python bench/smtp_throughput/steps.py [--messages 2000]
+
+Sets govmail up as run.py does, then plays the dialogue smtp-source plays for each message
+(a new connection, HELO, MAIL, RCPT, DATA, the message, QUIT, each waiting for its reply;
+no pipelining) with smtp-source's own 4 KB message, and prints the median and mean time
+of every step, messages/s, and the server's CPU time per message by thread (user and
+system, from /proc) over the last four fifths of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from run import setup_govmail, start_local_dns, start_server  # type: ignore[import-not-found]
+
+STEPS = ("connect", "helo", "mail", "rcpt", "data", "message", "quit")
+HEADER = (
+    "From: <sender@bench.gov.vn>\r\nTo: <rcpt@bench.gov.vn>\r\n"
+    "Date: Wed, 25 Nov 2026 20:21:00 +0000 (UTC)\r\nMessage-Id: <{n}.bench@vm>\r\n\r\n"
+)
+BODY = "".join(f"{i}{'X' * (78 - len(str(i)))}\r\n" for i in range(1, 52)) + ".\r\n"
+
+
+def reply(s: socket.socket) -> bytes:
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        buf += chunk
+        if any(len(line) >= 4 and line[3:4] == b" " for line in buf.split(b"\r\n")):
+            return buf
+
+
+def cpu_ms(pid: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    tick = 1000 / os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        name = "main" if tid == str(pid) else f"thread {tid}"
+        out[f"{name} user"] = int(fields[11]) * tick
+        out[f"{name} sys"] = int(fields[12]) * tick
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=2000)
+    n = ap.parse_args().messages
+    home = Path(tempfile.mkdtemp(prefix="govmail-steps-"))
+    dns, dns_port = start_local_dns()
+    try:
+        port = setup_govmail(home, dns_port)["smtp_port"]
+        server = start_server(home, port)
+        times: dict[str, list[float]] = {k: [] for k in (*STEPS, "total")}
+        warm = n // 5
+        before: dict[str, float] = {}
+        try:
+            for i in range(n):
+                if i == warm:
+                    before = cpu_ms(server.pid)
+                t = [time.perf_counter()]
+                s = socket.create_connection(("127.0.0.1", port))
+                reply(s)
+                t.append(time.perf_counter())
+                for line in (
+                    b"HELO vm",
+                    b"MAIL FROM:<sender@bench.gov.vn>",
+                    f"RCPT TO:<{i + 1}rcpt@bench.gov.vn>".encode(),
+                    b"DATA",
+                ):
+                    s.sendall(line + b"\r\n")
+                    r = reply(s)
+                    t.append(time.perf_counter())
+                s.sendall((HEADER.format(n=i) + BODY).encode())
+                r = reply(s)
+                if not r.startswith(b"250"):
+                    raise RuntimeError(r.decode(errors="replace"))
+                t.append(time.perf_counter())
+                s.sendall(b"QUIT\r\n")
+                reply(s)
+                s.close()
+                t.append(time.perf_counter())
+                if i >= warm:
+                    for step, a, b in zip(STEPS, t[:-1], t[1:], strict=True):
+                        times[step].append((b - a) * 1000)
+                    times["total"].append((t[-1] - t[0]) * 1000)
+            after = cpu_ms(server.pid)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        measured = n - warm
+        print(f"{measured} messages measured (after {warm} to warm up), one session")
+        for step, v in times.items():
+            med, mean = statistics.median(v), statistics.mean(v)
+            print(f"{step:>8}  median {med:6.2f} ms  mean {mean:6.2f} ms")
+        print(f"{'msg/s':>8}  {1000 / statistics.mean(times['total']):.0f}")
+        used = {k: (after[k] - before.get(k, 0)) / measured for k in after}
+        for k, v in sorted(used.items()):
+            if v >= 0.01:
+                print(f"  server CPU {k:>24}: {v:.2f} ms/message")
+        print(f"  server CPU {'total':>24}: {sum(used.values()):.2f} ms/message")
+    finally:
+        dns.terminate()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
