@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.store.test_delivery_writer import bare_mailbox
+
 from govmail.store.db import Store
-from govmail.store.models import Agency, Domain, Mailbox, utcnow
+from govmail.store.models import utcnow
 from govmail.store.repos.mail import NewMessage, flags_to_columns, message_flags
 
 
 async def _mailbox(store: Store) -> int:
+    mailbox_id = await bare_mailbox(store)
     async with store.write() as tx:
-        d = await tx.directory.add(Domain(name="mic.gov.vn"))
-        a = await tx.directory.add(
-            Agency(
-                name="Bộ TT&TT", short_name="BTTTT", kind="ministry", domain_id=d.id, settings={}
-            )
-        )
-        m = await tx.directory.add(
-            Mailbox(
-                domain_id=d.id,
-                local_part="a",
-                address="a@mic.gov.vn",
-                full_name="A",
-                agency_id=a.id,
-            )
-        )
-        await tx.mail.ensure_default_folders(m.id)
-        return m.id
+        await tx.mail.ensure_default_folders(mailbox_id)
+    return mailbox_id
 
 
 async def test_uid_and_modseq_allocation_under_concurrency(store: Store) -> None:

@@ -243,26 +243,25 @@ async def issue(a: ApiRequest) -> Response:
         "sent": [],
     }
     if data.get("send", True):
-        try:
-            outcomes = await docs.outgoing.send(me.address, issued.id)
-        except DocumentRefused as exc:
-            raise ApiProblem(422, "refused", detail=exc.reason) from None
-        except DocumentError as exc:
-            raise ApiProblem(422, "document", detail=exc.text(a.lang)) from None
-        body["sent"] = [{"address": o.address, "ok": o.ok, "reason": o.reason} for o in outcomes]
+        body["sent"] = await _send(a, me.address, issued.id)
     return ok(body, 201, headers={"location": f"/api/v1/documents/outgoing/{issued.id}"})
 
 
 @router.post("/documents/{doc_id:int}/send", needs=SEND)
 async def send(a: ApiRequest) -> Response:
     me = await _me(a)
+    return ok({"sent": await _send(a, me.address, int(a.params["doc_id"]))})
+
+
+async def _send(a: ApiRequest, clerk: str, doc_id: int) -> list[dict[str, Any]]:
+    """Send an issued document to its recipients; one outcome per address."""
     try:
-        outcomes = await _docs(a).outgoing.send(me.address, int(a.params["doc_id"]))
+        outcomes = await _docs(a).outgoing.send(clerk, doc_id)
     except DocumentRefused as exc:
         raise ApiProblem(422, "refused", detail=exc.reason) from None
     except DocumentError as exc:
         raise ApiProblem(422, "document", detail=exc.text(a.lang)) from None
-    return ok({"sent": [{"address": o.address, "ok": o.ok, "reason": o.reason} for o in outcomes]})
+    return [{"address": o.address, "ok": o.ok, "reason": o.reason} for o in outcomes]
 
 
 @router.post("/documents/{doc_id:int}/paper", needs=SEND)
