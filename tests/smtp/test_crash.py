@@ -73,7 +73,8 @@ def test_sigkill_during_load_loses_no_acknowledged_message(tmp_path: Path) -> No
         assert all(n == 2 for n in stored.values())  # nothing half-stored or duplicated
         (bad,) = db.execute("PRAGMA integrity_check").fetchone()
         assert bad == "ok"
-        # Every blob row has its file, intact.
+        # Every blob row has its file, intact; the restart wrote out the blob journal.
+        assert db.execute("SELECT count(*) FROM blob_journal").fetchone() == (0,)
         from govmail.store.blobs import BlobStore
 
         blobs = BlobStore(tmp_path / "data" / "blobs")

@@ -8,7 +8,9 @@ commit instead of one per file) without weakening the per-file guarantee.
 Reads verify the hash (once per file and state, see :class:`VerifiedFiles`); small
 files in the page cache can be read on the event loop (:meth:`BlobStore.get_if_cached`).
 Reference counts live in the ``blob`` table (see repos);
-this module only handles the files.
+this module only handles the files, and the bodies the delivery writer has made durable in
+the database's blob journal but not yet written as files (``store/blob_journal.py``):
+reads find those in memory, or in the journal through :attr:`BlobStore.journal_reader`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +154,25 @@ class BlobStore:
         self.tmp = self.root / "tmp"
         self._root = str(self.root)
         self.verified = VerifiedFiles()
+        # Journaled bodies of this process not yet in files, by hash (see the module doc).
+        self._journaled: dict[str, bytes] = {}
+        # Looks a body up in the database's blob journal (bodies journaled by another
+        # process, or before a restart); set by the Store.
+        self.journal_reader: Callable[[str], bytes | None] | None = None
+
+    # -- journaled bodies ----------------------------------------------------------------
+    def hold(self, items: dict[str, bytes]) -> None:
+        """Serve these bodies from memory until :meth:`release`: their journal rows are
+        committed, their files not yet written."""
+        self._journaled.update(items)
+
+    def release(self, shas: Iterable[str]) -> None:
+        """Their files are durable now."""
+        for sha in shas:
+            self._journaled.pop(sha, None)
+
+    def held(self, sha: str) -> bool:
+        return sha in self._journaled
 
     def ensure(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -272,7 +293,16 @@ class BlobStore:
         try:
             fd = os.open(self._file(sha), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise BlobNotFound(sha) from None
+            data = self._journaled.get(sha)
+            if data is None and self.journal_reader is not None:
+                if not wait:  # the journal is a database query: not on the event loop
+                    return None, _NO_STAMP
+                data = self.journal_reader(sha)
+            if data is None:
+                raise BlobNotFound(sha) from None
+            if not wait and len(data) > max_size:
+                return None, _NO_STAMP
+            return data, _NO_STAMP
         try:
             st = os.fstat(fd)
             stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -303,12 +333,16 @@ class BlobStore:
         self.verified.remember(sha, stamp)
 
     def exists(self, sha: str) -> bool:
-        return self.path_for(sha).exists()
+        return sha in self._journaled or self.has_file(sha)
+
+    def has_file(self, sha: str) -> bool:
+        return os.path.exists(self._file(sha))
 
     # -- removal -------------------------------------------------------------------------
     def delete_sync(self, sha: str) -> None:
         path = self.path_for(sha)
         self.verified.forget(sha)
+        self._journaled.pop(sha, None)
         try:
             path.unlink()
         except FileNotFoundError:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from govmail.store import sqlite_inline
+from govmail.store.blob_journal import JournalReader, write_out
 from govmail.store.blobs import BlobStore
 from govmail.store.hot_reader import HotReader
 from govmail.store.repos.mail import MailRows
@@ -49,6 +50,8 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.blobs = BlobStore(blob_dir)
+        self._journal_reader = JournalReader(url)
+        self.blobs.journal_reader = self._journal_reader
         kwargs: dict[str, Any] = {"echo": echo}
         path = ""
         if self.is_sqlite:
@@ -88,9 +91,11 @@ class Store:
         self.blobs.clean_tmp()
         if migrate:
             await self.migrate()
+            await write_out(self)  # bodies a crash left in the blob journal
 
     async def close(self) -> None:
         self.hot.close()
+        self._journal_reader.close()
         await self.engine.dispose()
 
     async def migrate(self, revision: str = "heads") -> None:

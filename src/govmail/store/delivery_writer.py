@@ -3,7 +3,8 @@ handful of set-wise statements, run synchronously in one dedicated thread.
 
 Per batch: one upsert per distinct blob, one multi-row insert of search texts, one query for
 the recipients' folders, one UID/MODSEQ allocation per destination folder, one multi-row
-insert of the message rows, one quota update per mailbox, and the outbound rows. The
+insert of the message rows, one quota update per mailbox, the outbound rows, and the blob
+journal's rows (small bodies in, bodies whose files are now durable out). The
 thread releases the GIL while SQLite or the network and fsync work, so the event loop
 keeps serving SMTP sessions meanwhile.
 """
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +27,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.pool import PoolProxiedConnection
 
+from govmail.store.blob_journal import JOURNAL_MAX, Spiller, sync_url
+from govmail.store.blobs import BlobStoreFull, sha256_hex
 from govmail.store.repos.mail import DEFAULT_FOLDERS, flags_to_columns, new_uidvalidity
 
 if TYPE_CHECKING:
@@ -67,14 +71,6 @@ class Written:
     outbound_ids: list[int]
 
 
-def sync_url(url: str) -> str:
-    if url.startswith("sqlite+aiosqlite://"):
-        return "sqlite+pysqlite://" + url[len("sqlite+aiosqlite://") :]
-    if url.startswith("postgresql+asyncpg://"):
-        return "postgresql+psycopg://" + url[len("postgresql+asyncpg://") :]
-    raise ValueError(f"no synchronous driver for {url}")
-
-
 class DeliveryWriter:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -86,23 +82,65 @@ class DeliveryWriter:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="delivery-writer")
         self._sql = _DriverSQL(self.dialect)
         self._raw: PoolProxiedConnection | None = None  # used only by the writer thread
+        self.spiller = Spiller(store.blobs)
 
     async def write(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> list[Written]:
-        """Write the blob files (durably), then the rows (one transaction); in order."""
+        """Store the batch durably: bodies as files or in the blob journal, and the rows,
+        in one transaction."""
+        return await self._run(self._write_all, batch, raws)
+
+    async def tidy(self) -> None:
+        """Write out bodies whose files failed before, and delete the journal rows of
+        bodies whose files are durable (when no delivery has done so meanwhile)."""
+        self.spiller.retry_failed()
+        if self.spiller.untidy():
+            await self._run(self._tidy)
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         lock = self.store.write_lock
         if lock is None:
-            return await loop.run_in_executor(self._executor, self._write_all, batch, raws)
+            return await loop.run_in_executor(self._executor, fn, *args)
         async with lock:
-            return await loop.run_in_executor(self._executor, self._write_all, batch, raws)
+            return await loop.run_in_executor(self._executor, fn, *args)
 
     def _write_all(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> list[Written]:
-        refs = self.store.blobs.put_many_sync(raws)
-        for d, ref in zip(batch, refs, strict=True):
-            d.sha256, d.size = ref.sha256, ref.size
-        return self._transaction(batch)
+        blobs = self.store.blobs
+        journal: dict[str, bytes] = {}
+        large: list[tuple[DeliveryRows, bytes]] = []
+        for d, raw in zip(batch, raws, strict=True):
+            if len(raw) > JOURNAL_MAX:
+                large.append((d, raw))
+                continue
+            d.sha256, d.size = sha256_hex(raw), len(raw)
+            if d.sha256 not in journal and not blobs.exists(d.sha256):
+                journal[d.sha256] = raw
+        if large:
+            refs = blobs.put_many_sync([raw for _d, raw in large])
+            for (d, _raw), ref in zip(large, refs, strict=True):
+                d.sha256, d.size = ref.sha256, ref.size
+        written = self.spiller.take_written()
+        blobs.hold(journal)
+        try:
+            results = self._transaction(batch, journal, written)
+        except BaseException:
+            blobs.release(journal)
+            self.spiller.give_back(written)
+            raise
+        if journal:
+            self.spiller.spill(journal)
+        return results
+
+    def _tidy(self) -> None:
+        written = self.spiller.take_written()
+        try:
+            self._transaction([], {}, written)
+        except BaseException:
+            self.spiller.give_back(written)
+            raise
 
     def close(self) -> None:
+        self.spiller.close()
         self._executor.shutdown(wait=True)
         if self._raw is not None:
             self._raw.close()
@@ -110,8 +148,12 @@ class DeliveryWriter:
         self.engine.dispose()
 
     # -- the transaction ---------------------------------------------------------------
-    def _transaction(self, batch: Sequence[DeliveryRows]) -> list[Written]:
-        """One transaction on the driver's own connection, kept open by this thread.
+    def _transaction(
+        self, batch: Sequence[DeliveryRows], journal: dict[str, bytes], written: list[str]
+    ) -> list[Written]:
+        """One transaction on the driver's own connection, kept open by this thread: the
+        batch's rows, the bodies to journal, and the journal rows to delete (``written``:
+        their files are durable now).
 
         The statements are plain driver SQL: through SQLAlchemy's execution layer the
         same transaction cost ≈ 1.4 ms more per batch (a pool checkout, an execution
@@ -125,14 +167,22 @@ class DeliveryWriter:
             try:
                 if self._sql.begin:
                     cur.execute(self._sql.begin)
-                results = self._write(cur, batch)
+                if written:
+                    cur.executemany(self._sql.unjournal, [{"sha": sha} for sha in written])
+                if journal:
+                    cur.executemany(
+                        self._sql.journal, [{"sha": k, "data": v} for k, v in journal.items()]
+                    )
+                results = self._write(cur, batch) if batch else []
             finally:
                 cur.close()
             raw.commit()
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(Exception):
                 raw.rollback()
             raw.invalidate()  # whatever failed, the next batch starts on a new connection
+            if _disk_full(exc):
+                raise BlobStoreFull("no space left for the database") from exc
             raise
         self._raw = raw
         return results
@@ -280,6 +330,11 @@ class _DriverSQL:
             " ON CONFLICT (sha256) DO UPDATE SET refcount = blob.refcount + excluded.refcount"
             " RETURNING id"
         )
+        self.journal = self._q(
+            "INSERT INTO blob_journal (sha256, data) VALUES (:sha, :data)"
+            " ON CONFLICT (sha256) DO NOTHING"
+        )
+        self.unjournal = self._q("DELETE FROM blob_journal WHERE sha256 = :sha")
         self.blob_text = self._q(
             "INSERT INTO blob_text (blob_id, text) VALUES (:blob_id, :text)"
             " ON CONFLICT (blob_id) DO NOTHING"
@@ -349,6 +404,13 @@ class _DriverSQL:
     @staticmethod
     def json(value: Any) -> str:
         return json.dumps(value)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """SQLITE_FULL, or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return getattr(exc, "sqlstate", None) == "53100"
 
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")

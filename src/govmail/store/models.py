@@ -254,6 +254,17 @@ class Blob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class BlobJournal(Base):
+    """A small body whose delivery is committed but whose blob file may not be durable
+    yet: the delivery writer puts it here in the delivery's own transaction and removes
+    it once the file is on disk (see ``store/blob_journal.py``)."""
+
+    __tablename__ = "blob_journal"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Folder(Base):
     """What IMAP calls a mailbox: INBOX, Sent, a user's folder."""
 
