@@ -3,7 +3,13 @@ back through the ORM exactly as given, and a failed batch leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import shutil
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, text
@@ -199,3 +205,36 @@ async def test_stored_texts_are_searchable(store: Store) -> None:
     assert await found("giao ban") == [] and await found("tong ket") == [2]
     if store.dialect == "sqlite":
         await _fts_intact(store)
+
+
+async def test_wal_checkpoints_run_beside_the_writer(store: Store, tmp_path: Path) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    mid = await bare_mailbox(store)
+    writer = DeliveryWriter(store)
+    try:
+        for i in range(5):
+            rows = _rows(mid, datetime.now(UTC))
+            rows.copies, rows.remote = [CopyRow(mid)], []
+            await writer.write([rows], [f"message {i}\r\n".encode()])
+        raw = writer._raw
+        assert raw is not None
+        cur = raw.cursor()
+        assert cur.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)  # not in commits
+        cur.close()
+        checkpointer = writer._checkpointer
+        assert checkpointer is not None
+        seen = checkpointer.checkpoints
+        for _ in range(200):
+            if checkpointer.checkpoints >= seen + 2:
+                break
+            await asyncio.sleep(0.05)
+        # The database file alone, without its WAL, now holds every delivery.
+        path = store.url.split(":///", 1)[1]
+        copy = tmp_path / "copy.db"
+        shutil.copyfile(path, copy)
+        with contextlib.closing(sqlite3.connect(copy)) as db:
+            assert db.execute("SELECT count(*) FROM message").fetchone() == (5,)
+    finally:
+        writer.close()
+    assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())

@@ -30,6 +30,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from govmail.store.blob_journal import JOURNAL_MAX, Spiller, sync_url
 from govmail.store.blobs import BlobStoreFull, sha256_hex
 from govmail.store.repos.mail import DEFAULT_FOLDERS, flags_to_columns, new_uidvalidity
+from govmail.store.wal_checkpoint import WalCheckpointer
 
 if TYPE_CHECKING:
     from govmail.store.db import Store
@@ -77,8 +78,12 @@ class DeliveryWriter:
         self.dialect = store.dialect
         kwargs: dict[str, Any] = {"pool_size": 2} if self.dialect == "postgresql" else {}
         self.engine: Engine = create_engine(sync_url(store.url), **kwargs)
+        self._checkpointer: WalCheckpointer | None = None
         if self.dialect == "sqlite":
-            _sqlite_pragmas(self.engine)
+            path = store.url.split(":///", 1)[1] if ":///" in store.url else ""
+            if path and path != ":memory:":
+                self._checkpointer = WalCheckpointer(path)
+            _sqlite_pragmas(self.engine, checkpoints=self._checkpointer is None)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="delivery-writer")
         self._sql = _DriverSQL(self.dialect)
         self._raw: PoolProxiedConnection | None = None  # used only by the writer thread
@@ -142,6 +147,8 @@ class DeliveryWriter:
     def close(self) -> None:
         self.spiller.close()
         self._executor.shutdown(wait=True)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._raw is not None:
             self._raw.close()
             self._raw = None
@@ -433,7 +440,10 @@ def _message_defaults(cols: dict[str, Any]) -> dict[str, Any]:
     return {**_MESSAGE_DEFAULTS, **cols}
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, *, checkpoints: bool) -> None:
+    """``checkpoints``: whether commits checkpoint the WAL themselves (else a
+    :class:`WalCheckpointer` does)."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
@@ -443,6 +453,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
             "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=30000",
+            "PRAGMA wal_autocheckpoint=" + ("1000" if checkpoints else "0"),
         ):
             cur.execute(pragma)
         cur.close()
