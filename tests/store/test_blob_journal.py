@@ -11,13 +11,14 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
 from tests.store.test_delivery_writer import bare_mailbox
 
 from govmail.store.blob_journal import JOURNAL_MAX
-from govmail.store.blobs import BlobNotFound, BlobRef, BlobStoreFull, sha256_hex
+from govmail.store.blobs import BlobNotFound, BlobRef, BlobStore, BlobStoreFull, sha256_hex
 from govmail.store.db import Store
 from govmail.store.delivery_writer import CopyRow, DeliveryRows, DeliveryWriter
 from govmail.store.models import BlobJournal, Message
@@ -189,3 +190,20 @@ async def test_full_database_is_storage_full_and_keeps_nothing(store: Store) -> 
     assert await journal(store) == {}
     async with store.read() as tx:
         assert (await tx.session.execute(select(Message.id))).all() == []
+
+
+def test_body_written_out_while_looked_up_is_read_from_its_file(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.ensure()
+    raw = b"Subject: race\r\n\r\nbody\r\n"
+
+    def reader(sha: str) -> bytes | None:
+        # Between the failed open and this lookup, the file was written and the row deleted.
+        blobs.put_sync(raw)
+        return None
+
+    blobs.journal_reader = reader
+    assert blobs.get_sync(sha256_hex(raw)) == raw
+    blobs.journal_reader = lambda sha: None
+    with pytest.raises(BlobNotFound):
+        blobs.get_sync(sha256_hex(b"never stored"))

@@ -284,9 +284,12 @@ class BlobStore:
             self._verify(sha, data, stamp)
         return data
 
-    def _read(self, sha: str, *, wait: bool, max_size: int = 0) -> tuple[bytes | None, Stamp]:
+    def _read(
+        self, sha: str, *, wait: bool, max_size: int = 0, again: bool = True
+    ) -> tuple[bytes | None, Stamp]:
         """The whole file and its :data:`Stamp`; without ``wait``, no data unless it is at
-        most ``max_size`` bytes and all in the page cache."""
+        most ``max_size`` bytes and all in the page cache. A body not yet in its file
+        comes from the journal (with no stamp)."""
         nowait = _NOWAIT[0]
         if not wait and nowait is None:
             return None, _NO_STAMP
@@ -299,6 +302,9 @@ class BlobStore:
                     return None, _NO_STAMP
                 data = self.journal_reader(sha)
             if data is None:
+                # Its file may have been written meanwhile: a journal row goes only after.
+                if again and self.has_file(sha):
+                    return self._read(sha, wait=wait, max_size=max_size, again=False)
                 raise BlobNotFound(sha) from None
             if not wait and len(data) > max_size:
                 return None, _NO_STAMP
