@@ -230,9 +230,8 @@ async def test_wal_checkpoints_run_beside_the_writer(store: Store, tmp_path: Pat
                 break
             await asyncio.sleep(0.05)
         # The database file alone, without its WAL, now holds every delivery.
-        path = store.url.split(":///", 1)[1]
         copy = tmp_path / "copy.db"
-        shutil.copyfile(path, copy)
+        shutil.copyfile(store.sqlite_path, copy)
         with contextlib.closing(sqlite3.connect(copy)) as db:
             assert db.execute("SELECT count(*) FROM message").fetchone() == (5,)
     finally:

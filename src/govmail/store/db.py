@@ -63,6 +63,8 @@ class Store:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = True
+        # The SQLite database file ("" or ":memory:" when there is none).
+        self.sqlite_path = path
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)

@@ -80,9 +80,8 @@ class DeliveryWriter:
         self.engine: Engine = create_engine(sync_url(store.url), **kwargs)
         self._checkpointer: WalCheckpointer | None = None
         if self.dialect == "sqlite":
-            path = store.url.split(":///", 1)[1] if ":///" in store.url else ""
-            if path and path != ":memory:":
-                self._checkpointer = WalCheckpointer(path)
+            if store.sqlite_path not in ("", ":memory:"):
+                self._checkpointer = WalCheckpointer(store.sqlite_path)
             _sqlite_pragmas(self.engine, checkpoints=self._checkpointer is None)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="delivery-writer")
         self._sql = _DriverSQL(self.dialect)
