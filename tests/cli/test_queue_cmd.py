@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from govmail.cli import queue_cmd
+from govmail.cli import output, queue_cmd
 from govmail.cli.runtime import state
 from govmail.config import Settings
 from govmail.store.db import Store
@@ -21,6 +21,10 @@ runner = CliRunner()
 @pytest.fixture
 def cli_settings(db_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setattr(state, "_settings", db_settings)
+    # Rich sizes its tables to the terminal; without one (CI, pytest-xdist workers) it
+    # takes 80 columns and wraps the words these tests look for.
+    monkeypatch.setattr(output.console, "_width", 160)
+    monkeypatch.setattr(output.err_console, "_width", 160)
     return db_settings
 
 
