@@ -74,7 +74,8 @@ async def go(rt):
                                   local_part=f'user{{i:04d}}')
     async with rt.directory.ops(Actor('bench')) as ops:
         for n in range(1, 20001):
-            await ops.add_alias(f'{{n}}rcpt@bench.gov.vn', f'user{{(n % {USERS}) + 1:04d}}@bench.gov.vn')
+            user = f'user{{(n % {USERS}) + 1:04d}}@bench.gov.vn'
+            await ops.add_alias(f'{{n}}rcpt@bench.gov.vn', user)
 run(go)
 """
     subprocess.run([sys.executable, "-c", script], cwd=home, env=env_for(home), check=True)
@@ -166,7 +167,8 @@ def main() -> None:
     if os.geteuid() != 0 and not args.no_peers:
         sys.exit("the reference stack needs root (or pass --no-peers)")
     print(f"{args.messages} messages of {args.size} bytes, smtp-source, loopback")
-    print(f"{'sessions':>8} {'govmail msg/s':>14} {'reference msg/s':>16} {'ratio':>6} {'govmail peak RSS':>17}")
+    heads = ("sessions", 8), ("govmail msg/s", 14), ("reference msg/s", 16), ("ratio", 6)
+    print(" ".join(f"{h:>{w}}" for h, w in heads), f"{'govmail peak RSS':>17}")
     for sessions in args.sessions:
         g, rss = run_govmail(sessions, args.messages, args.size)
         g_rate = args.messages / g

@@ -9,9 +9,10 @@ import re
 import warnings
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from govmail.ratelimit import ConnectionCounter
+from govmail.smtp.data_reader import DataState, read_data
 
 # Submission requires AUTH but lets the handler decide when a password may be sent
 # (after TLS, or on loopback when configured), so aiosmtpd's own TLS flag is off.
@@ -103,6 +104,40 @@ class GovSMTP(SMTP):
             self._peer_key = None
         if self.session is not None:
             super().connection_lost(error)
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA command with the message read in pieces (``data_reader``).
+        govmail keeps DATA as bytes (``decode_data=False``): the pipeline parses them."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            state, content = await read_data(
+                self._reader, self.data_size_limit, self.line_length_limit
+            )
+        except asyncio.CancelledError:
+            # The connection went away during DATA (eof_received cancels this task).
+            self._writer.close()
+            raise
+        if state is DataState.TOO_LONG:
+            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+        elif state is DataState.TOO_MUCH:
+            await self.push("552 Error: Too much mail data")
+        if state is not DataState.OK:
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     async def smtp_EHLO(self, hostname: str) -> None:
         self._in_ehlo = True
