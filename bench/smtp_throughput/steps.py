@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Where one SMTP session's time goes: smtp-source's dialogue, step by step.
 
-    .venv/bin/python bench/smtp_throughput/steps.py [--messages 2000]
+    .venv/bin/python bench/smtp_throughput/steps.py [--messages 2000] [--sessions 1]
 
 Sets govmail up as run.py does, then plays the dialogue smtp-source plays for each message
 (a new connection, HELO, MAIL, RCPT, DATA, the message, QUIT, each waiting for its reply;
-no pipelining) with smtp-source's own 4 KB message, and prints the median and mean time
+no pipelining) with smtp-source's own 4 KB message, from one session or several
+concurrent ones (threads of this process), and prints the median and mean time
 of every step, messages/s, and the server's CPU time per message by thread (user and
 system, from /proc) over the last four fifths of the run.
 """
@@ -13,12 +14,14 @@ system, from /proc) over the last four fifths of the run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import signal
 import socket
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -55,10 +58,39 @@ def cpu_ms(pid: int) -> dict[str, float]:
     return out
 
 
+def one_message(port: int, i: int) -> list[float]:
+    """smtp-source's dialogue for message ``i``; the time at the end of every step."""
+    t = [time.perf_counter()]
+    s = socket.create_connection(("127.0.0.1", port))
+    reply(s)
+    t.append(time.perf_counter())
+    for line in (
+        b"HELO vm",
+        b"MAIL FROM:<sender@bench.gov.vn>",
+        f"RCPT TO:<{i + 1}rcpt@bench.gov.vn>".encode(),
+        b"DATA",
+    ):
+        s.sendall(line + b"\r\n")
+        reply(s)
+        t.append(time.perf_counter())
+    s.sendall((HEADER.format(n=i) + BODY).encode())
+    r = reply(s)
+    if not r.startswith(b"250"):
+        raise RuntimeError(r.decode(errors="replace"))
+    t.append(time.perf_counter())
+    s.sendall(b"QUIT\r\n")
+    reply(s)
+    s.close()
+    t.append(time.perf_counter())
+    return t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=2000)
-    n = ap.parse_args().messages
+    ap.add_argument("--sessions", type=int, default=1, help="concurrent sessions (threads)")
+    args = ap.parse_args()
+    n, sessions = args.messages, args.sessions
     home = Path(tempfile.mkdtemp(prefix="govmail-steps-"))
     dns, dns_port = start_local_dns()
     try:
@@ -67,46 +99,41 @@ def main() -> None:
         times: dict[str, list[float]] = {k: [] for k in (*STEPS, "total")}
         warm = n // 5
         before: dict[str, float] = {}
-        try:
-            for i in range(n):
+        counter = itertools.count()
+        lock = threading.Lock()
+        started = 0.0
+
+        def session() -> None:
+            nonlocal before, started
+            while (i := next(counter)) < n:
                 if i == warm:
-                    before = cpu_ms(server.pid)
-                t = [time.perf_counter()]
-                s = socket.create_connection(("127.0.0.1", port))
-                reply(s)
-                t.append(time.perf_counter())
-                for line in (
-                    b"HELO vm",
-                    b"MAIL FROM:<sender@bench.gov.vn>",
-                    f"RCPT TO:<{i + 1}rcpt@bench.gov.vn>".encode(),
-                    b"DATA",
-                ):
-                    s.sendall(line + b"\r\n")
-                    r = reply(s)
-                    t.append(time.perf_counter())
-                s.sendall((HEADER.format(n=i) + BODY).encode())
-                r = reply(s)
-                if not r.startswith(b"250"):
-                    raise RuntimeError(r.decode(errors="replace"))
-                t.append(time.perf_counter())
-                s.sendall(b"QUIT\r\n")
-                reply(s)
-                s.close()
-                t.append(time.perf_counter())
+                    with lock:
+                        before = cpu_ms(server.pid)
+                        started = time.perf_counter()
+                t = one_message(port, i)
                 if i >= warm:
-                    for step, a, b in zip(STEPS, t[:-1], t[1:], strict=True):
-                        times[step].append((b - a) * 1000)
-                    times["total"].append((t[-1] - t[0]) * 1000)
+                    with lock:
+                        for step, a, b in zip(STEPS, t[:-1], t[1:], strict=True):
+                            times[step].append((b - a) * 1000)
+                        times["total"].append((t[-1] - t[0]) * 1000)
+
+        try:
+            threads = [threading.Thread(target=session) for _ in range(sessions)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            elapsed = time.perf_counter() - started
             after = cpu_ms(server.pid)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-        measured = n - warm
-        print(f"{measured} messages measured (after {warm} to warm up), one session")
+        measured = len(times["total"])
+        print(f"{measured} messages measured (after {warm} to warm up), {sessions} session(s)")
         for step, v in times.items():
             med, mean = statistics.median(v), statistics.mean(v)
             print(f"{step:>8}  median {med:6.2f} ms  mean {mean:6.2f} ms")
-        print(f"{'msg/s':>8}  {1000 / statistics.mean(times['total']):.0f}")
+        print(f"{'msg/s':>8}  {measured / elapsed:.0f}")
         used = {k: (after[k] - before.get(k, 0)) / measured for k in after}
         for k, v in sorted(used.items()):
             if v >= 0.01:
