@@ -1,5 +1,7 @@
 """The delivery writer's driver-level transaction on both backends: what it writes reads
-back through the ORM exactly as given, and a failed batch leaves nothing behind."""
+back through the ORM exactly as given, and a failed batch leaves nothing behind. On SQLite
+both ways are checked: statements on the event loop with the commit in the thread (small
+batches), and the whole transaction in the thread."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, text
 
+from govmail.store import delivery_writer
+from govmail.store.blobs import sha256_hex
 from govmail.store.db import Store
 from govmail.store.delivery_writer import CopyRow, DeliveryRows, DeliveryWriter
 from govmail.store.models import (
@@ -26,6 +30,16 @@ from govmail.store.models import (
     Message,
     OutboundMessage,
 )
+
+
+@pytest.fixture(params=["loop", "thread"])
+def path(request: pytest.FixtureRequest, backend: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the statements run: "loop" (SQLite, small batches) or "thread"."""
+    if request.param == "thread" and backend == "sqlite":
+        monkeypatch.setattr(delivery_writer, "INLINE_MAX_DELIVERIES", 0)
+    if request.param == "loop" and backend != "sqlite":
+        pytest.skip("PostgreSQL runs every statement in the writer's thread")
+    return str(request.param)
 
 
 async def bare_mailbox(store: Store, local: str = "a") -> int:
@@ -75,12 +89,13 @@ def _rows(mailbox_id: int, when: datetime, **kw: object) -> DeliveryRows:
     )
 
 
-async def test_rows_read_back_as_written(store: Store) -> None:
+async def test_rows_read_back_as_written(store: Store, path: str) -> None:
     mid = await bare_mailbox(store)
     when = datetime(2026, 11, 25, 20, 3, 17, 310696, tzinfo=UTC)
     writer = DeliveryWriter(store)
     try:
         raw = b"Subject: x\r\n\r\nbody\r\n"
+        assert writer._inline([_rows(mid, when)], [raw]) == (path == "loop")
         (written,) = await writer.write([_rows(mid, when, dkim_domain="mic.gov.vn")], [raw])
         (again,) = await writer.write([_rows(mid, when + timedelta(seconds=1))], [raw])
     finally:
@@ -141,7 +156,9 @@ async def test_rows_read_back_as_written(store: Store) -> None:
         assert box.used_bytes == 4 * len(raw)
 
 
-async def test_failed_batch_leaves_nothing_and_the_next_one_is_stored(store: Store) -> None:
+async def test_failed_batch_leaves_nothing_and_the_next_one_is_stored(
+    store: Store, path: str
+) -> None:
     mid = await bare_mailbox(store)
     when = datetime.now(UTC)
     writer = DeliveryWriter(store)
@@ -237,3 +254,74 @@ async def test_wal_checkpoints_run_beside_the_writer(store: Store, tmp_path: Pat
     finally:
         writer.close()
     assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
+
+
+async def test_a_failed_commit_keeps_nothing_and_the_next_batch_is_stored(
+    store: Store, path: str
+) -> None:
+    mid = await bare_mailbox(store)
+    writer = DeliveryWriter(store)
+    real_commit = writer._commit
+    fail = True
+
+    def commit(raw):  # type: ignore[no-untyped-def]
+        if fail:
+            writer._discard(raw, sqlite3.OperationalError("disk I/O error"))
+        real_commit(raw)
+
+    writer._commit = commit  # type: ignore[method-assign]
+    body = b"Subject: lost\r\n\r\nnot committed\r\n"
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+            await writer.write([_rows(mid, datetime.now(UTC))], [body])
+        assert not store.blobs.held(sha256_hex(body))  # nothing kept for readers
+        fail = False
+        (ok,) = await writer.write([_rows(mid, datetime.now(UTC))], [b"kept\r\n"])
+    finally:
+        writer.close()
+    assert [c.uid for c in ok.copies] == [1, 1]
+    async with store.read() as tx:
+        assert (await tx.session.execute(select(Message.size))).scalars().all() == [6, 6]
+        assert (await tx.session.execute(select(Blob.refcount))).scalars().all() == [3]
+
+
+async def test_a_cancelled_write_ends_before_the_next_one_starts(store: Store) -> None:
+    """A caller that stops waiting (shutdown) does not stop the commit in the thread; the
+    next batch, whose statements run on the event loop on the same connection, waits for
+    it, and the first batch's body is still written out as a file."""
+    if store.dialect != "sqlite":
+        pytest.skip("only SQLite runs statements on the event loop")
+    mid = await bare_mailbox(store)
+    writer = DeliveryWriter(store)
+    real_commit = writer._commit
+    committing, go_on = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    def slow_commit(raw):  # type: ignore[no-untyped-def]
+        committing.set()
+        released.append(go_on.wait(10))  # False: the event loop was stuck meanwhile
+        real_commit(raw)
+
+    writer._commit = slow_commit  # type: ignore[method-assign]
+    first_body = b"Subject: first\r\n\r\ncancelled while committing\r\n"
+    try:
+        first = asyncio.create_task(writer.write([_rows(mid, datetime.now(UTC))], [first_body]))
+        assert await asyncio.to_thread(committing.wait, 10)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        writer._commit = real_commit  # type: ignore[method-assign]
+        second = asyncio.create_task(writer.write([_rows(mid, datetime.now(UTC))], [b"2\r\n"]))
+        await asyncio.sleep(0.2)
+        assert not second.done()  # waiting for the first commit
+        go_on.set()
+        (w,) = await second
+        await asyncio.to_thread(writer.spiller.drain)
+    finally:
+        go_on.set()
+        writer.close()
+    assert released == [True]
+    assert [c.uid for c in w.copies] == [2, 2]  # the first batch was committed: UID 1
+    assert store.blobs.has_file(sha256_hex(first_body))
+    async with store.read() as tx:
+        assert len((await tx.session.execute(select(Message.id))).scalars().all()) == 4
