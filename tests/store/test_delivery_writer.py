@@ -325,3 +325,30 @@ async def test_a_cancelled_write_ends_before_the_next_one_starts(store: Store) -
     assert store.blobs.has_file(sha256_hex(first_body))
     async with store.read() as tx:
         assert len((await tx.session.execute(select(Message.id))).scalars().all()) == 4
+
+
+async def test_a_write_lock_held_by_another_process_does_not_stall_the_event_loop(
+    store: Store,
+) -> None:
+    """The CLI or a backup may hold SQLite's write lock: the batch then waits for it in the
+    writer's thread, while the event loop goes on serving everyone else."""
+    if store.dialect != "sqlite":
+        pytest.skip("SQLite's write lock")
+    mid = await bare_mailbox(store)
+    writer = DeliveryWriter(store)
+    other = sqlite3.connect(store.sqlite_path, isolation_level=None)
+    loop = asyncio.get_running_loop()
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        task = asyncio.create_task(writer.write([_rows(mid, datetime.now(UTC))], [b"x\r\n"]))
+        started = loop.time()
+        for _ in range(10):
+            await asyncio.sleep(0.02)
+        assert loop.time() - started < 2.0  # the loop kept turning
+        assert not task.done()
+        other.execute("ROLLBACK")
+        (w,) = await asyncio.wait_for(task, 30)
+    finally:
+        other.close()
+        writer.close()
+    assert [c.uid for c in w.copies] == [1, 1]

@@ -36,6 +36,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.pool import PoolProxiedConnection
 
+from govmail.store import sqlite_inline
 from govmail.store.blob_journal import JOURNAL_MAX, Spiller, sync_url
 from govmail.store.blobs import BlobStoreFull, sha256_hex
 from govmail.store.repos.mail import DEFAULT_FOLDERS, flags_to_columns, new_uidvalidity
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 # A batch's statements run on the event loop (SQLite) up to this much work.
 INLINE_MAX_DELIVERIES = 16
 INLINE_MAX_COPIES = 64
+WRITER_BUSY_TIMEOUT_MS = 30_000  # the thread may wait this long for another process
 
 
 @dataclass(slots=True)
@@ -111,7 +113,9 @@ class DeliveryWriter:
         """Store the batch durably: bodies as files or in the blob journal, and the rows,
         in one transaction."""
         if self._inline(batch, raws):
-            return await self._write_inline(batch, raws)
+            results = await self._write_inline(batch, raws)
+            if results is not None:
+                return results
         return await self._run(self._write_all, batch, raws)
 
     def _inline(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> bool:
@@ -126,19 +130,28 @@ class DeliveryWriter:
 
     async def _write_inline(
         self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]
-    ) -> list[Written]:
+    ) -> list[Written] | None:
+        """None: another process holds the database's write lock; the batch is better
+        written from the thread, which may wait for it without stalling the loop."""
         lock = self.store.write_lock
         assert lock is not None
         async with lock:
             await self._settled()
-            journal, written = self._bodies(batch, raws)
+            raw = self._connection()
+            try:
+                if not self._begin_at_once(raw):
+                    self._raw = raw
+                    return None
+                journal, written = self._bodies(batch, raws)
+            except BaseException as exc:
+                self._discard(raw, exc)
 
             def undo() -> None:
                 self.store.blobs.release(journal)
                 self.spiller.give_back(written)
 
             try:
-                raw, results = self._statements(batch, journal, written)
+                results = self._statements(raw, batch, journal, written, begun=True)
             except BaseException:
                 undo()
                 raise
@@ -247,13 +260,42 @@ class DeliveryWriter:
     def _transaction(
         self, batch: Sequence[DeliveryRows], journal: dict[str, bytes], written: list[str]
     ) -> list[Written]:
-        raw, results = self._statements(batch, journal, written)
+        raw = self._connection()
+        results = self._statements(raw, batch, journal, written)
         self._commit(raw)
         return results
 
+    def _connection(self) -> PoolProxiedConnection:
+        raw = self._raw or self.engine.raw_connection()
+        self._raw = None  # until the transaction has ended well
+        return raw
+
+    def _begin_at_once(self, raw: PoolProxiedConnection) -> bool:
+        """BEGIN IMMEDIATE waiting at most as long as the event loop's own SQLite writes
+        do; False if another process (the CLI, a backup) holds the write lock."""
+        cur = raw.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout={sqlite_inline.BUSY_TIMEOUT_MS}")
+            try:
+                cur.execute(self._sql.begin)
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                    return False
+                raise
+            return True
+        finally:
+            cur.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+            cur.close()
+
     def _statements(
-        self, batch: Sequence[DeliveryRows], journal: dict[str, bytes], written: list[str]
-    ) -> tuple[PoolProxiedConnection, list[Written]]:
+        self,
+        raw: PoolProxiedConnection,
+        batch: Sequence[DeliveryRows],
+        journal: dict[str, bytes],
+        written: list[str],
+        *,
+        begun: bool = False,
+    ) -> list[Written]:
         """The transaction's statements on the driver's own connection, left uncommitted:
         the batch's rows, the bodies to journal, and the journal rows to delete
         (``written``: their files are durable now).
@@ -263,12 +305,10 @@ class DeliveryWriter:
         context and parameter processing per statement), which one SMTP session waits for
         on every message.
         """
-        raw = self._raw or self.engine.raw_connection()
-        self._raw = None
         try:
             cur = raw.cursor()
             try:
-                if self._sql.begin:
+                if self._sql.begin and not begun:
                     cur.execute(self._sql.begin)
                 if written:
                     cur.executemany(self._sql.unjournal, [{"sha": sha} for sha in written])
@@ -281,7 +321,7 @@ class DeliveryWriter:
                 cur.close()
         except BaseException as exc:
             self._discard(raw, exc)
-        return raw, results
+        return results
 
     def _commit(self, raw: PoolProxiedConnection) -> None:
         try:
@@ -557,7 +597,7 @@ def _sqlite_pragmas(engine: Engine, *, checkpoints: bool) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
+            f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}",
             "PRAGMA wal_autocheckpoint=" + ("1000" if checkpoints else "0"),
         ):
             cur.execute(pragma)
