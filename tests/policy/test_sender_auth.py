@@ -18,9 +18,11 @@ from govmail.delivery.envelope import Envelope
 from govmail.i18n import t
 from govmail.policy.base import Action, MessageContext, run_chain
 from govmail.policy.sender_auth import (
+    DkimResult,
     DmarcRecord,
     SenderAuthCheck,
     aligned,
+    authentication_results,
     header_from_domain,
     organisational_domain,
     parse_dmarc_record,
@@ -225,6 +227,22 @@ async def test_dkim_pass_with_our_signer(zone: Dns, key: tuple[str, str]) -> Non
     assert dkim_ar["result"] == "pass" and dkim_ar["header.d"] == "phuyen.gov.vn"
     assert dkim_ar["header.s"] == "s1" and dkim_ar["header.a"] == "rsa-sha256"
     assert len(dkim_ar["header.b"].strip('"')) == 12
+
+
+@pytest.mark.parametrize("b", ["Jl3/euXseOWR", "+bcdef012345", "abcdef012345"])
+def test_dkim_properties_read_back_whatever_b_holds(b: str) -> None:
+    """A b= value with "/" must be quoted (RFC 8601); what follows it was lost when read
+    back (one signing key in six made the test above fail)."""
+    value = authentication_results(
+        HOST, None, [DkimResult("pass", "phuyen.gov.vn", "s1", "rsa-sha256", b)], None
+    )
+    dkim_ar = parse_header(value)["dkim"][0]
+    assert (dkim_ar["header.d"], dkim_ar["header.s"], dkim_ar["header.a"]) == (
+        "phuyen.gov.vn",
+        "s1",
+        "rsa-sha256",
+    )
+    assert dkim_ar["header.b"].strip('"') == b
 
 
 async def test_dkim_fails_when_body_changed_after_signing(zone: Dns, key: tuple[str, str]) -> None:

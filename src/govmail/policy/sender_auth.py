@@ -561,15 +561,16 @@ def authentication_results(
         results.append(r)
     for d in dkim_results:
         r = authres.dkim_b.DKIMAuthenticationResult(
-            result=d.result,
-            reason=d.reason or None,
-            header_d=d.domain or None,
-            header_b=d.b or None,
+            result=d.result, reason=d.reason or None, header_d=d.domain or None
         )
         if d.selector:
             r.header_s = d.selector
         if d.algorithm:
             r.header_a = d.algorithm
+        # header.b last: a quoted value (b= holding "/") followed by more properties is
+        # read back without them by authres's own parser, and maybe by other readers.
+        if d.b:
+            r.header_b = d.b
         results.append(r)
     if dmarc is not None:
         comment = ""
@@ -675,8 +676,11 @@ class SenderAuthCheck:
         async def spf_part() -> SpfResult | None:
             if trusted:
                 return None
-            key = (env.client_ip, env.mail_from.rpartition("@")[2].lower(),
-                   "" if env.mail_from else (env.helo or "").lower())
+            key = (
+                env.client_ip,
+                env.mail_from.rpartition("@")[2].lower(),
+                "" if env.mail_from else (env.helo or "").lower(),
+            )
             cached = self._spf_cache.get(key)
             if cached is not None and cached[0] > time.monotonic():
                 return cached[1]
