@@ -1,5 +1,6 @@
 """aiosmtpd's SMTP protocol with what govmail adds on the wire: RFC 2034 enhanced status
-codes on every reply, per-address connection limits, and long data lines accepted."""
+codes on every reply, per-address connection limits, long data lines accepted, and DATA
+read in pieces rather than line by line (``smtp.data_reader``)."""
 
 from __future__ import annotations
 
