@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
+from typing import BinaryIO
 
 import pytest
 
@@ -64,3 +66,17 @@ async def server(db_settings: Settings) -> AsyncIterator[App]:
 
 def port(app: App, name: str) -> int:
     return app.service(name).port  # type: ignore[attr-defined,no-any-return]
+
+
+def start_data(port: int, rcpt: str) -> tuple[socket.socket, BinaryIO, bytes]:
+    """A plain-socket SMTP session up to DATA (EHLO, MAIL, RCPT, DATA, each waiting for
+    its reply): the socket, its reader, and DATA's reply line."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    f.readline()
+    for cmd in (b"EHLO x", b"MAIL FROM:<a@example.org>", b"RCPT TO:<" + rcpt.encode() + b">"):
+        c.sendall(cmd + b"\r\n")
+        while f.readline()[3:4] == b"-":
+            pass
+    c.sendall(b"DATA\r\n")
+    return c, f, f.readline()

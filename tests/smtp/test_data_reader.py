@@ -5,7 +5,6 @@ bare CRs, bare LFs, long lines and sizes the client sends."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tests.smtp.conftest import start_data
 
 from govmail.smtp.protocol import GovSMTP
 
@@ -59,19 +59,9 @@ async def servers() -> AsyncIterator[dict[str, tuple[int, Capture]]]:
 
 def _session(port: int, payload: bytes) -> list[bytes]:
     """One transaction; returns the reply codes from DATA's 354 on."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
-        f = c.makefile("rb")
-        f.readline()
-        for cmd in (
-            b"EHLO x\r\n",
-            b"MAIL FROM:<a@example.org>\r\n",
-            b"RCPT TO:<b@example.org>\r\n",
-        ):
-            c.sendall(cmd)
-            while (line := f.readline())[3:4] == b"-":
-                pass
-        c.sendall(b"DATA\r\n")
-        codes = [f.readline()[:3]]
+    c, f, reply = start_data(port, "b@example.org")
+    with c:
+        codes = [reply[:3]]
         # Sent in small pieces so that terminators and line ends fall across reads.
         for i in range(0, len(payload), 37):
             c.sendall(payload[i : i + 37])

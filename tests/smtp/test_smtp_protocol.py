@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import smtplib
-import socket
 import ssl
 
 import pytest
-from tests.smtp.conftest import PASSWORD, port
+from tests.smtp.conftest import PASSWORD, port, start_data
 
 from govmail.app import App
 
@@ -113,20 +112,8 @@ async def test_size_limit_and_disconnect_mid_data(server: App) -> None:
     assert code == 552 and text.startswith(b"5.3.4")
 
     def cut() -> None:
-        with socket.create_connection(("127.0.0.1", port(server, "smtp")), timeout=10) as c:
-            f = c.makefile("rb")
-            f.readline()
-            for cmd in (
-                b"EHLO x\r\n",
-                b"MAIL FROM:<a@example.org>\r\n",
-                b"RCPT TO:<hangntm@mic.gov.vn>\r\n",
-                b"DATA\r\n",
-            ):
-                c.sendall(cmd)
-                while True:
-                    line = f.readline()
-                    if line[3:4] != b"-":
-                        break
+        c, _reader, _reply = start_data(port(server, "smtp"), "hangntm@mic.gov.vn")
+        with c:
             c.sendall(MSG[:40])
 
     await run(cut)
@@ -144,20 +131,8 @@ async def test_smtp_smuggling_never_ends_data_early(server: App, smuggle: bytes)
 
     def go() -> list[bytes]:
         replies = []
-        with socket.create_connection(("127.0.0.1", port(server, "smtp")), timeout=10) as c:
-            f = c.makefile("rb")
-            f.readline()
-            for cmd in (
-                b"EHLO x\r\n",
-                b"MAIL FROM:<a@example.org>\r\n",
-                b"RCPT TO:<hangntm@mic.gov.vn>\r\n",
-                b"DATA\r\n",
-            ):
-                c.sendall(cmd)
-                while True:
-                    line = f.readline()
-                    if line[3:4] != b"-":
-                        break
+        c, f, _ = start_data(port(server, "smtp"), "hangntm@mic.gov.vn")
+        with c:
             c.sendall(data + b"QUIT\r\n")
             while line := f.readline():
                 replies.append(line)

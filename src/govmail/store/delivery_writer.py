@@ -145,21 +145,16 @@ class DeliveryWriter:
                 journal, written = self._bodies(batch, raws)
             except BaseException as exc:
                 self._discard(raw, exc)
-
-            def undo() -> None:
-                self.store.blobs.release(journal)
-                self.spiller.give_back(written)
-
             try:
                 results = self._statements(raw, batch, journal, written, begun=True)
             except BaseException:
-                undo()
+                self._undo(journal, written)
                 raise
             commit = self._in_thread(self._commit, raw)
 
             def finish(done: asyncio.Future[None]) -> None:
                 if done.cancelled() or done.exception() is not None:
-                    undo()
+                    self._undo(journal, written)
                 elif journal:
                     self.spiller.spill(journal)
 
@@ -169,7 +164,7 @@ class DeliveryWriter:
                 commit.add_done_callback(finish)  # the commit goes on in its thread
                 raise
             except BaseException:
-                undo()
+                self._undo(journal, written)
                 raise
             finish(commit)
         return results
@@ -207,12 +202,17 @@ class DeliveryWriter:
         try:
             results = self._transaction(batch, journal, written)
         except BaseException:
-            self.store.blobs.release(journal)
-            self.spiller.give_back(written)
+            self._undo(journal, written)
             raise
         if journal:
             self.spiller.spill(journal)
         return results
+
+    def _undo(self, journal: dict[str, bytes], written: list[str]) -> None:
+        """After a failed transaction: the journaled bodies are no longer held for readers,
+        and the journal rows it was to delete are deleted by a later one."""
+        self.store.blobs.release(journal)
+        self.spiller.give_back(written)
 
     def _bodies(
         self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]
