@@ -2,6 +2,7 @@
 """SMTP throughput: govmail against the reference Postfix -> LMTP -> Dovecot, side by side.
 
     .venv/bin/python bench/smtp_throughput/run.py [--messages 5000] [--size 4096]
+        [--sessions 10 1] [--no-peers] [--client-cpu N]
 
 Loads each server with Postfix's own load generator, ``smtp-source`` (installed with the
 ``postfix`` Debian package; it only sends, nothing of Postfix listens for it), with 10
@@ -34,10 +35,18 @@ USERS = 89
 MAILDIRS = Path("/srv/peers/mail/bench.gov.vn")
 
 
+# The CPU smtp-source is pinned to (None: wherever the scheduler puts it). With one
+# session, whether the client and the server's event loop share a CPU decides the figure
+# more than either program does: a wake-up across the two CPUs of this virtual machine
+# costs ≈ 0.1 ms, and a message takes seven round trips (see docs/performance.md).
+CLIENT_CPU: int | None = None
+
+
 def smtp_source(port: int, sessions: int, messages: int, size: int) -> float:
+    pin = [] if CLIENT_CPU is None else ["taskset", "-c", str(CLIENT_CPU)]
     t0 = time.monotonic()
     subprocess.run(
-        ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", str(size), "-N",
+        [*pin, "smtp-source", "-s", str(sessions), "-m", str(messages), "-l", str(size), "-N",
          "-f", "sender@bench.gov.vn", "-t", "rcpt@bench.gov.vn", f"127.0.0.1:{port}"],
         check=True, timeout=3600,
     )
@@ -163,10 +172,14 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--sessions", type=int, nargs="*", default=[10, 1])
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--client-cpu", type=int, help="pin smtp-source to this CPU")
     args = ap.parse_args()
+    global CLIENT_CPU
+    CLIENT_CPU = args.client_cpu
     if os.geteuid() != 0 and not args.no_peers:
         sys.exit("the reference stack needs root (or pass --no-peers)")
-    print(f"{args.messages} messages of {args.size} bytes, smtp-source, loopback")
+    pinned = "" if CLIENT_CPU is None else f" pinned to CPU {CLIENT_CPU}"
+    print(f"{args.messages} messages of {args.size} bytes, smtp-source{pinned}, loopback")
     heads = ("sessions", 8), ("govmail msg/s", 14), ("reference msg/s", 16), ("ratio", 6)
     print(" ".join(f"{h:>{w}}" for h, w in heads), f"{'govmail peak RSS':>17}")
     for sessions in args.sessions:
