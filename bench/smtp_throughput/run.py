@@ -38,7 +38,8 @@ MAILDIRS = Path("/srv/peers/mail/bench.gov.vn")
 # The CPU smtp-source is pinned to (None: wherever the scheduler puts it). With one
 # session, whether the client and the server's event loop share a CPU decides the figure
 # more than either program does: a wake-up across the two CPUs of this virtual machine
-# costs ≈ 0.1 ms, and a message takes seven round trips (see docs/performance.md).
+# costs ≈ 0.15 ms more than on one, and a message takes seven round trips
+# (docs/performance.md, "Day of 2026-11-26").
 CLIENT_CPU: int | None = None
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, Session
 from aiosmtpd.smtp import Envelope as AioEnvelope
 from tests.support.dns_server import DnsServer
+from tests.support.ports import free_port
 
 from govmail.config import Settings
 from govmail.delivery.envelope import Envelope
@@ -57,12 +57,6 @@ def message(subject: str = "Báo cáo tháng 5", to: str = "a@tls.test") -> byte
         "\r\n"
         "Kính gửi anh chị,\r\n.dòng bắt đầu bằng dấu chấm\r\nTrân trọng.\r\n"
     ).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

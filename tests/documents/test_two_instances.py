@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from tests.documents.docorg import pdf, signed_pdf, trust_test_root
 from tests.documents.test_policies import mojibake
-from tests.smtp.test_two_agencies import free_port, make_settings, wait_for
+from tests.smtp.test_two_agencies import make_settings, wait_for
 from tests.support.dns_server import DnsServer
+from tests.support.ports import free_port
 
 from govmail.app import App
 from govmail.delivery.dkim_sign import dns_txt_record, generate_key

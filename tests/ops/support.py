@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,14 +19,6 @@ from govmail.delivery.pipeline import Pipeline
 from govmail.directory.service import Directory
 from govmail.policy.base import PolicyCheck
 from govmail.store.db import Store
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 def make_message(

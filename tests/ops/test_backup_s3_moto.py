@@ -32,8 +32,9 @@ from govmail.ops.backup import Backups, message_digest
 from govmail.ops.backup_target import S3Target, TargetError, sigv4_headers
 from govmail.store.db import Store
 from tests.ops import support
-from tests.ops.support import free_port, make_message, make_rig
+from tests.ops.support import make_message, make_rig
 from tests.ops.test_backup import listing, restored_state
+from tests.support.ports import free_port
 
 sqlite_store = support.sqlite_store  # fixture
 BUCKET = "govmail-backups"

@@ -18,8 +18,9 @@ import pytest
 
 from govmail.app import App
 from govmail.config import Settings
-from tests.ops.support import free_port, make_message, started_app
+from tests.ops.support import make_message, started_app
 from tests.policy.test_attachments import nested_mime
+from tests.support.ports import free_port
 
 HANG = "hangntm@mic.gov.vn"
 

@@ -19,7 +19,8 @@ import pytest
 from govmail.app import App
 from govmail.config import Settings
 from govmail.ops import health
-from tests.ops.support import free_port, started_app
+from tests.ops.support import started_app
+from tests.support.ports import free_port
 from tests.support.procs import govmail, start_server, write_config
 
 LISTENERS = {"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"}

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from tests.ops import support
 from tests.ops.daemons import RSPAMD, Daemon, start_rspamd
-from tests.ops.support import Rig, free_port, make_message, make_rig, messages_in, raw_of
+from tests.ops.support import Rig, make_message, make_rig, messages_in, raw_of
+from tests.support.ports import free_port
 
 from govmail.config import Settings
 from govmail.delivery.envelope import Envelope

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from tests.support.dns_server import DnsServer
+from tests.support.ports import free_port
 
 from govmail.app import App
 from govmail.config import Settings, load_settings
@@ -20,12 +20,6 @@ from govmail.delivery.dkim_sign import dns_txt_record, generate_key
 
 PASSWORD = "mat-khau-hai-co-quan"
 A_IP, B_IP = "127.0.0.2", "127.0.0.3"
-
-
-def free_port(ip: str) -> int:
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

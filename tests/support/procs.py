@@ -9,20 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.ports import free_ports
+
 PORT_KEYS = ("smtp_port", "submission_port", "submissions_port", "imap_port", "imaps_port",
              "pop3_port", "pop3s_port", "http_port")
-
-
-def free_ports(n: int) -> list[int]:
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def write_config(home: Path, *, hostname: str = "localhost", extra: str = "") -> dict[str, int]:
