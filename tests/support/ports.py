@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import threading
 
 BASE = 20000  # below Linux's default ephemeral range (32768-60999)
 BLOCK = 2000  # ports per worker: gw0 20000-21999, gw1 22000-23999, ...
@@ -28,6 +29,7 @@ def _worker() -> int:
 # places in their blocks.
 _start = BASE + _worker() * BLOCK
 _next = (i % BLOCK for i in itertools.count(os.getpid() * 7))
+_lock = threading.Lock()  # a generator must not be resumed from two threads at once
 
 
 def _free(ip: str, port: int) -> bool:
@@ -42,7 +44,8 @@ def _free(ip: str, port: int) -> bool:
 
 def free_port(ip: str = "127.0.0.1") -> int:
     for _ in range(BLOCK):
-        port = _start + next(_next)
+        with _lock:
+            port = _start + next(_next)
         if _free(ip, port):
             return port
     raise RuntimeError(f"no free port in {_start}-{_start + BLOCK - 1} on {ip}")
