@@ -188,18 +188,20 @@ async def _fts_intact(store: Store) -> None:
         await conn.execute(text("INSERT INTO blob_fts(blob_fts) VALUES ('integrity-check')"))
 
 
-async def test_stored_texts_are_searchable(store: Store) -> None:
+async def test_stored_texts_are_searchable_before_and_after_indexing(store: Store) -> None:
     mid = await bare_mailbox(store)
     when = datetime.now(UTC)
-    texts = ["cong van so 12 ve viec hop giao ban", "bao cao tong ket nam 2026 cua so"]
+    texts = [
+        "cong van so 12 ve viec hop giao ban",
+        "bao cao tong ket nam 2026 cua so",
+        "giay moi hop giao ban thang 12",
+    ]
     writer = DeliveryWriter(store)
-    try:
-        for i, t in enumerate(texts):
-            rows = _rows(mid, when)
-            rows.search_text, rows.copies, rows.remote = t, [CopyRow(mid)], []
-            await writer.write([rows], [f"message {i}\r\n".encode()])
-    finally:
-        writer.close()
+
+    async def deliver(i: int) -> None:
+        rows = _rows(mid, when)
+        rows.search_text, rows.copies, rows.remote = texts[i], [CopyRow(mid)], []
+        await writer.write([rows], [f"message {i}\r\n".encode()])
 
     async def found(*terms: str) -> list[int]:
         async with store.read() as tx:
@@ -208,20 +210,42 @@ async def test_stored_texts_are_searchable(store: Store) -> None:
             conds = [tx.search.body_condition(t) for t in terms]
             return await tx.search.uids(folder.id, conds)
 
-    assert await found("giao ban") == [1]
-    assert await found(" so") == [1, 2]
-    assert await found("tong ket", "2026") == [2]  # two terms, two parameters
-    assert await found("hop", "2026") == []
-    assert await found("xyz") == []
-    if store.dialect == "sqlite":
-        await _fts_intact(store)
-    # Removing a text removes it from the index too.
-    async with store.write() as tx:
-        first = (await tx.session.execute(select(Blob.id).order_by(Blob.id))).scalars().first()
-        await tx.session.execute(delete(BlobText).where(BlobText.blob_id == first))
-    assert await found("giao ban") == [] and await found("tong ket") == [2]
-    if store.dialect == "sqlite":
-        await _fts_intact(store)
+    async def pending() -> int:
+        async with store.engine.connect() as conn:
+            return int((await conn.execute(text("SELECT count(*) FROM fts_pending"))).scalar())
+
+    async def check_all() -> None:
+        assert await found("giao ban") == [1]
+        assert await found(" so") == [1, 2]
+        assert await found("tong ket", "2026") == [2]  # two terms, two parameters
+        assert await found("hop", "2026") == []
+        assert await found("xyz") == []
+
+    try:
+        await deliver(0)
+        await deliver(1)
+        if store.dialect == "sqlite":
+            assert writer.unindexed == 2 and await pending() == 2
+        await check_all()  # not indexed yet: found by scanning the pending texts
+        assert await writer.index_pending() == (2 if store.dialect == "sqlite" else 0)
+        assert writer.unindexed == 0
+        await check_all()
+        if store.dialect == "sqlite":
+            assert await pending() == 0
+            await _fts_intact(store)
+        await deliver(2)
+        assert await found("giao ban") == [1, 3]  # one indexed, one pending
+        # Removing a text removes it from the index, or from the pending list.
+        async with store.write() as tx:
+            ids = (await tx.session.execute(select(Blob.id).order_by(Blob.id))).scalars().all()
+            await tx.session.execute(delete(BlobText).where(BlobText.blob_id.in_([ids[0], ids[2]])))
+        assert await found("giao ban") == [] and await found("tong ket") == [2]
+        if store.dialect == "sqlite":
+            assert await pending() == 0
+            await _fts_intact(store)
+            assert await writer.index_pending() == 0
+    finally:
+        writer.close()
 
 
 async def test_wal_checkpoints_run_beside_the_writer(store: Store, tmp_path: Path) -> None:

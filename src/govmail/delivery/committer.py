@@ -17,16 +17,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from govmail.store import search_index
 from govmail.store.db import Store
 from govmail.store.delivery_writer import CopyRow, DeliveryRows, DeliveryWriter
 
 log = logging.getLogger("govmail.delivery")
 TIDY_AFTER = 1.0  # seconds without a delivery
+# Stored texts that start an indexing step for search: a step this small takes about as
+# long in the writer's thread as the next message takes to arrive and be checked.
+INDEX_AFTER = 8
+INDEX_CHECK_EVERY = 60.0  # seconds: texts other processes stored are indexed when idle
 
 
 @dataclass(slots=True)
@@ -88,6 +94,8 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.jobs = 0
+        self._indexing: asyncio.Task[None] | None = None
+        self._index_checked: float | None = None  # monotonic time of the last indexing step
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="group-committer")
@@ -97,6 +105,10 @@ class GroupCommitter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._indexing is not None:
+            self._indexing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._indexing
         while not self._queue.empty():
             job = self._queue.get_nowait()
             if job.future and not job.future.done():
@@ -128,6 +140,7 @@ class GroupCommitter:
             except TimeoutError:
                 # Idle: journal rows of bodies now in files go without waiting for mail.
                 await self._tidy()
+                self._maybe_index(idle=True)
                 continue
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -145,9 +158,39 @@ class GroupCommitter:
                         self._fail(job, exc1)
                     else:
                         self._done(job, result)
+                self._maybe_index()
                 continue
             for job, result in zip(batch, results, strict=True):
                 self._done(job, result)
+            self._maybe_index()
+
+    def _maybe_index(self, *, idle: bool = False) -> None:
+        """Start an indexing step for search (store/search_index.py) if enough texts wait,
+        or, when idle, if any do or others may have been stored by another process."""
+        if self._indexing is not None and not self._indexing.done():
+            return
+        waiting = self.writer.unindexed
+        if waiting >= INDEX_AFTER or (
+            idle
+            and (
+                waiting
+                or self._index_checked is None
+                or time.monotonic() - self._index_checked >= INDEX_CHECK_EVERY
+            )
+        ):
+            self._indexing = asyncio.create_task(self._index(), name="search-index")
+
+    async def _index(self) -> None:
+        self._index_checked = time.monotonic()
+        try:
+            # A backlog (after a restart) goes in steps while no delivery waits.
+            while (
+                await self.writer.index_pending() == search_index.STEP_MAX
+                and self._queue.empty()
+            ):
+                pass
+        except Exception as exc:
+            log.warning("indexing stored texts for search failed (%s); will retry", exc)
 
     @staticmethod
     def _done(job: StoreJob, result: StoreResult) -> None:

@@ -36,7 +36,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.pool import PoolProxiedConnection
 
-from govmail.store import sqlite_inline
+from govmail.store import search_index, sqlite_inline
 from govmail.store.blob_journal import JOURNAL_MAX, Spiller, sync_url
 from govmail.store.blobs import BlobStoreFull, sha256_hex
 from govmail.store.repos.mail import DEFAULT_FOLDERS, flags_to_columns, new_uidvalidity
@@ -108,15 +108,29 @@ class DeliveryWriter:
         self._raw: PoolProxiedConnection | None = None
         self._busy: asyncio.Future[Any] | None = None
         self.spiller = Spiller(store.blobs)
+        # Texts stored since the last indexing step (SQLite; store/search_index.py).
+        self.unindexed = 0
 
     async def write(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> list[Written]:
         """Store the batch durably: bodies as files or in the blob journal, and the rows,
         in one transaction."""
+        results = None
         if self._inline(batch, raws):
             results = await self._write_inline(batch, raws)
-            if results is not None:
-                return results
-        return await self._run(self._write_all, batch, raws)
+        if results is None:
+            results = await self._run(self._write_all, batch, raws)
+        if self.dialect == "sqlite":
+            self.unindexed += sum(1 for d in batch if d.search_text)
+        return results
+
+    async def index_pending(self, limit: int = search_index.STEP_MAX) -> int:
+        """Bring up to ``limit`` stored texts into the full-text index, in the writer's
+        thread between deliveries (SQLite); returns how many there were."""
+        if self.dialect != "sqlite":
+            return 0
+        done: int = await self._run(self._index, limit)
+        self.unindexed = max(0, self.unindexed - done) if done == limit else 0
+        return done
 
     def _inline(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> bool:
         """Whether the batch's statements may run on the event loop: SQLite, and little
@@ -237,6 +251,15 @@ class DeliveryWriter:
         written = self.spiller.take_written()
         blobs.hold(journal)
         return journal, written
+
+    def _index(self, limit: int) -> int:
+        raw = self._connection()
+        try:
+            done = search_index.index_step(raw, limit)
+        except BaseException as exc:
+            self._discard(raw, exc)
+        self._raw = raw
+        return done
 
     def _tidy(self) -> None:
         written = self.spiller.take_written()

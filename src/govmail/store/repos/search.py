@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govmail.store.models import BlobText, Message
+from govmail.store.search_index import PENDING
 
 HEADER_COLUMNS = {
     "subject": Message.subject_fold,
@@ -56,6 +57,7 @@ class SearchRepo:
     def body_condition(self, term: str) -> ColumnElement[bool]:
         """Condition on Message: its blob's folded text contains ``term``. Parameters are
         anonymous, so several terms can share one statement."""
+        contains = BlobText.text.like(bindparam(None, like_pattern(term)), escape="\\")
         if self.dialect == "sqlite" and len(term) >= 3:
             quoted = '"' + term.replace('"', '""') + '"'
             indexed = (
@@ -63,8 +65,12 @@ class SearchRepo:
                 .select_from(table("blob_fts"))
                 .where(column("blob_fts").op("MATCH")(bindparam(None, quoted)))
             )
-            return Message.blob_id.in_(indexed)
-        contains = BlobText.text.like(bindparam(None, like_pattern(term)), escape="\\")
+            # Texts not indexed yet (store/search_index.py): few, so scanned.
+            pending = column("blob_id", Integer)
+            not_yet = select(BlobText.blob_id).where(
+                BlobText.blob_id.in_(select(pending).select_from(table(PENDING))), contains
+            )
+            return or_(Message.blob_id.in_(indexed), Message.blob_id.in_(not_yet))
         return Message.blob_id.in_(select(BlobText.blob_id).where(contains))
 
     async def uids(self, folder_id: int, conditions: Sequence[ColumnElement[bool]]) -> list[int]:

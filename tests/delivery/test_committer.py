@@ -1,0 +1,73 @@
+"""The group committer: search indexing between deliveries (SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from tests.store.test_delivery_writer import _fts_intact, _rows, bare_mailbox
+
+from govmail.delivery.committer import INDEX_AFTER, GroupCommitter, LocalCopy, StoreJob
+from govmail.store.db import Store
+from govmail.store.delivery_writer import CopyRow, DeliveryWriter
+
+
+async def test_the_committer_indexes_texts_between_deliveries(store: Store) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("the full-text index of SQLite")
+    mid = await bare_mailbox(store)
+    committer = GroupCommitter(store)
+    await committer.start()
+    try:
+        for i in range(INDEX_AFTER):
+            job = StoreJob(
+                raw=f"message {i}\r\n".encode(),
+                meta={},
+                search_text=f"van ban so {i}",
+                internal_date=datetime.now(UTC),
+                copies=[LocalCopy(mid)],
+            )
+            await committer.submit(job)
+        for _ in range(200):
+            if committer.writer.unindexed == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert committer.writer.unindexed == 0
+        async with store.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM fts_pending"))).scalar() == 0
+            match = "SELECT count(*) FROM blob_fts WHERE blob_fts MATCH '\"van ban\"'"
+            hits = await conn.execute(text(match))
+            assert hits.scalar() == INDEX_AFTER
+        await _fts_intact(store)
+    finally:
+        await committer.stop()
+
+
+async def test_texts_left_pending_are_indexed_when_the_committer_next_idles(
+    store: Store,
+) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("the full-text index of SQLite")
+    mid = await bare_mailbox(store)
+    writer = DeliveryWriter(store)  # stored, never indexed: as if the server had stopped
+    try:
+        rows = _rows(mid, datetime.now(UTC))
+        rows.search_text, rows.copies, rows.remote = "to trinh de nghi", [CopyRow(mid)], []
+        await writer.write([rows], [b"message\r\n"])
+    finally:
+        writer.close()
+    committer = GroupCommitter(store)
+    await committer.start()
+    try:
+        for _ in range(100):
+            async with store.engine.connect() as conn:  # a new snapshot each time
+                left = (await conn.execute(text("SELECT count(*) FROM fts_pending"))).scalar()
+            if left == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert left == 0
+        await _fts_intact(store)
+    finally:
+        await committer.stop()
