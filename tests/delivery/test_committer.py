@@ -71,3 +71,28 @@ async def test_texts_left_pending_are_indexed_when_the_committer_next_idles(
         await _fts_intact(store)
     finally:
         await committer.stop()
+
+
+async def test_stopping_fails_a_batch_still_waiting_for_the_store(store: Store) -> None:
+    if store.write_lock is None:
+        pytest.skip("SQLite's store-wide write lock")
+    mid = await bare_mailbox(store)
+    committer = GroupCommitter(store)
+    await committer.start()
+    job = StoreJob(
+        raw=b"message\r\n",
+        meta={},
+        search_text="",
+        internal_date=datetime.now(UTC),
+        copies=[LocalCopy(mid)],
+    )
+    async with store.write_lock:  # as an indexing step or another writer would
+        submitted = asyncio.create_task(committer.submit(job))
+        for _ in range(100):
+            if committer._batch:
+                break
+            await asyncio.sleep(0.01)
+        assert committer._batch == [job]
+        await committer.stop()
+    with pytest.raises(RuntimeError, match="shutting down"):
+        await asyncio.wait_for(submitted, 5)

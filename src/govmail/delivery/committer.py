@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from govmail.store import search_index
 from govmail.store.db import Store
 from govmail.store.delivery_writer import CopyRow, DeliveryRows, DeliveryWriter
 
@@ -94,6 +93,7 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.jobs = 0
+        self._batch: list[StoreJob] = []  # the batch being committed
         self._indexing: asyncio.Task[None] | None = None
         self._index_checked: float | None = None  # monotonic time of the last indexing step
 
@@ -105,6 +105,8 @@ class GroupCommitter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for job in self._batch:  # cancelled while waiting for the store (or in a commit)
+            self._fail(job, RuntimeError("server shutting down"))
         if self._indexing is not None:
             self._indexing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -144,6 +146,7 @@ class GroupCommitter:
                 continue
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._batch = batch
             try:
                 results = await self._commit(batch)
             except Exception as exc:
@@ -184,10 +187,7 @@ class GroupCommitter:
         self._index_checked = time.monotonic()
         try:
             # A backlog (after a restart) goes in steps while no delivery waits.
-            while (
-                await self.writer.index_pending() == search_index.STEP_MAX
-                and self._queue.empty()
-            ):
+            while (await self.writer.index_pending()).more and self._queue.empty():
                 pass
         except Exception as exc:
             log.warning("indexing stored texts for search failed (%s); will retry", exc)

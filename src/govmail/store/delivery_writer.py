@@ -123,14 +123,15 @@ class DeliveryWriter:
             self.unindexed += sum(1 for d in batch if d.search_text)
         return results
 
-    async def index_pending(self, limit: int = search_index.STEP_MAX) -> int:
-        """Bring up to ``limit`` stored texts into the full-text index, in the writer's
-        thread between deliveries (SQLite); returns how many there were."""
+    async def index_pending(self) -> search_index.Step:
+        """One step of bringing stored texts into the full-text index, in the writer's
+        thread between deliveries (SQLite; ``store/search_index.py``)."""
         if self.dialect != "sqlite":
-            return 0
-        done: int = await self._run(self._index, limit)
-        self.unindexed = max(0, self.unindexed - done) if done == limit else 0
-        return done
+            self.unindexed = 0
+            return search_index.Step(0, more=False)
+        step: search_index.Step = await self._run(self._index)
+        self.unindexed = max(0, self.unindexed - step.indexed) if step.more else 0
+        return step
 
     def _inline(self, batch: Sequence[DeliveryRows], raws: Sequence[bytes]) -> bool:
         """Whether the batch's statements may run on the event loop: SQLite, and little
@@ -252,14 +253,14 @@ class DeliveryWriter:
         blobs.hold(journal)
         return journal, written
 
-    def _index(self, limit: int) -> int:
+    def _index(self) -> search_index.Step:
         raw = self._connection()
         try:
-            done = search_index.index_step(raw, limit)
+            step = search_index.index_step(raw)
         except BaseException as exc:
             self._discard(raw, exc)
         self._raw = raw
-        return done
+        return step
 
     def _tidy(self) -> None:
         written = self.spiller.take_written()

@@ -15,36 +15,69 @@ leave those texts pending again, and the next delivery's fsync makes it durable 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 PENDING = "fts_pending"
-STEP_MAX = 256  # texts per indexing step: the delivery writer's lock is held that long
+# One step holds the delivery writer's lock while it runs: it takes at most this many
+# texts, and stops adding texts once this many characters are in (one text of up to
+# 256 Ki characters takes ≈ 15 ms to index).
+STEP_MAX = 256
+STEP_CHARS = 1_000_000
 
 
-def index_step(conn: Any, limit: int = STEP_MAX) -> int:
-    """Index up to ``limit`` pending texts in one transaction on ``conn`` (a DB-API SQLite
-    connection in autocommit mode); returns how many were pending and are now indexed."""
+@dataclass(frozen=True, slots=True)
+class Step:
+    indexed: int
+    more: bool  # texts were left pending for another step
+
+
+def index_step(conn: Any, limit: int = STEP_MAX, max_chars: int = STEP_CHARS) -> Step:
+    """Index pending texts, oldest first, in one transaction on ``conn`` (a DB-API SQLite
+    connection in autocommit mode): at most ``limit`` of them and, after the first, only
+    while they add up to at most ``max_chars`` characters."""
     cur = conn.cursor()
     try:
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {PENDING})")
+        if not cur.fetchone()[0]:
+            return Step(0, more=False)  # nothing to do: no write lock taken
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("BEGIN IMMEDIATE")
         try:
-            cur.execute(f"SELECT blob_id FROM {PENDING} ORDER BY blob_id LIMIT ?", (limit,))
-            ids = [int(r[0]) for r in cur.fetchall()]
-            if ids:
-                marks = ", ".join("?" * len(ids))
-                cur.execute(
-                    "INSERT INTO blob_fts (rowid, text) SELECT blob_id, text FROM blob_text"
-                    f" WHERE blob_id IN ({marks})",
-                    ids,
-                )
-                cur.execute(f"DELETE FROM {PENDING} WHERE blob_id IN ({marks})", ids)
-            cur.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                cur.execute("ROLLBACK")
-            raise
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                step = _index(cur, limit, max_chars)
+                cur.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+        finally:
+            cur.execute("PRAGMA synchronous=FULL")
     finally:
-        cur.execute("PRAGMA synchronous=FULL")
         cur.close()
-    return len(ids)
+    return step
+
+
+def _index(cur: Any, limit: int, max_chars: int) -> Step:
+    cur.execute(
+        f"SELECT p.blob_id, coalesce(length(t.text), 0) FROM {PENDING} p"
+        " LEFT JOIN blob_text t ON t.blob_id = p.blob_id ORDER BY p.blob_id LIMIT ?",
+        (limit + 1,),
+    )
+    rows = cur.fetchall()
+    ids: list[int] = []
+    chars = 0
+    for blob_id, length in rows[:limit]:
+        if ids and chars + length > max_chars:
+            break
+        ids.append(int(blob_id))
+        chars += int(length)
+    if ids:
+        marks = ", ".join("?" * len(ids))
+        cur.execute(
+            "INSERT INTO blob_fts (rowid, text) SELECT blob_id, text FROM blob_text"
+            f" WHERE blob_id IN ({marks})",
+            ids,
+        )
+        cur.execute(f"DELETE FROM {PENDING} WHERE blob_id IN ({marks})", ids)
+    return Step(len(ids), more=len(rows) > len(ids))
