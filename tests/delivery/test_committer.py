@@ -1,4 +1,4 @@
-"""The group committer: search indexing between deliveries (SQLite)."""
+"""The group committer: search indexing between deliveries (SQLite), and stopping."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from tests.store.test_delivery_writer import _fts_intact, _rows, bare_mailbox
+from tests.store.test_delivery_writer import _fts_intact, bare_mailbox, write_text
 
 from govmail.delivery.committer import INDEX_AFTER, GroupCommitter, LocalCopy, StoreJob
 from govmail.store.db import Store
-from govmail.store.delivery_writer import CopyRow, DeliveryWriter
+from govmail.store.delivery_writer import DeliveryWriter
 
 
 async def test_the_committer_indexes_texts_between_deliveries(store: Store) -> None:
@@ -53,9 +53,7 @@ async def test_texts_left_pending_are_indexed_when_the_committer_next_idles(
     mid = await bare_mailbox(store)
     writer = DeliveryWriter(store)  # stored, never indexed: as if the server had stopped
     try:
-        rows = _rows(mid, datetime.now(UTC))
-        rows.search_text, rows.copies, rows.remote = "to trinh de nghi", [CopyRow(mid)], []
-        await writer.write([rows], [b"message\r\n"])
+        await write_text(writer, mid, "to trinh de nghi", 0)
     finally:
         writer.close()
     committer = GroupCommitter(store)

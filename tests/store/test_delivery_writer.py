@@ -192,9 +192,15 @@ async def _fts_intact(store: Store) -> None:
         )
 
 
+async def write_text(writer: DeliveryWriter, mid: int, search_text: str, n: int) -> None:
+    """Store message ``n`` with ``search_text`` in mailbox ``mid``'s INBOX."""
+    rows = _rows(mid, datetime.now(UTC))
+    rows.search_text, rows.copies, rows.remote = search_text, [CopyRow(mid)], []
+    await writer.write([rows], [f"message {n}\r\n".encode()])
+
+
 async def test_stored_texts_are_searchable_before_and_after_indexing(store: Store) -> None:
     mid = await bare_mailbox(store)
-    when = datetime.now(UTC)
     texts = [
         "cong van so 12 ve viec hop giao ban",
         "bao cao tong ket nam 2026 cua so",
@@ -203,9 +209,7 @@ async def test_stored_texts_are_searchable_before_and_after_indexing(store: Stor
     writer = DeliveryWriter(store)
 
     async def deliver(i: int) -> None:
-        rows = _rows(mid, when)
-        rows.search_text, rows.copies, rows.remote = texts[i], [CopyRow(mid)], []
-        await writer.write([rows], [f"message {i}\r\n".encode()])
+        await write_text(writer, mid, texts[i], i)
 
     async def found(*terms: str) -> list[int]:
         async with store.read() as tx:
@@ -260,9 +264,7 @@ async def test_an_indexing_step_is_bounded_by_texts_and_characters(store: Store)
     writer = DeliveryWriter(store)
     try:
         for i, size in enumerate([10, 5000, 5000, 10, 10]):
-            rows = _rows(mid, datetime.now(UTC))
-            rows.search_text, rows.copies, rows.remote = "x" * size, [CopyRow(mid)], []
-            await writer.write([rows], [f"message {i}\r\n".encode()])
+            await write_text(writer, mid, "x" * size, i)
     finally:
         writer.close()
     with contextlib.closing(sqlite3.connect(store.sqlite_path, isolation_level=None)) as db:
@@ -285,9 +287,7 @@ async def test_a_long_term_finds_pending_and_indexed_texts(store: Store) -> None
     writer = DeliveryWriter(store)
     try:
         for i in range(2):
-            rows = _rows(mid, datetime.now(UTC))
-            rows.search_text, rows.copies, rows.remote = long + str(i), [CopyRow(mid)], []
-            await writer.write([rows], [f"message {i}\r\n".encode()])
+            await write_text(writer, mid, long + str(i), i)
             if i == 0:
                 await writer.index_pending()
     finally:
