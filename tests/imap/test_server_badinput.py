@@ -40,6 +40,9 @@ def test_malformed_commands_get_bad_and_the_session_goes_on(server: RunningServe
         (b"b5 SELECT &AGE", b"b5 BAD"),
         (b"b6 STATUS INBOX (BOGUS)", b"b6 BAD"),
         (b"b7 LOGIN a b", b"b7 BAD"),  # wrong state
+        (b'b9 SEARCH BODY "' + b"x" * 1001 + b'"', b"b9 NO [LIMIT]"),
+        (b"b10 SEARCH TEXT {60000+}\r\n" + b"y" * 60000, b"b10 NO [LIMIT]"),
+        (b"b11 SEARCH HEADER X-Ref {1001+}\r\n" + b"z" * 1001, b"b11 NO [LIMIT]"),
     ]:
         got = raw.cmd(line.split()[0].decode(), line.split(b" ", 1)[1])[-1]
         assert got.startswith(expect), (line, got)

@@ -18,8 +18,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from govmail.imap.errors import Refusal
 from govmail.imap.messageview import header_section
 from govmail.imap.protocol import response as r
+from govmail.imap.protocol.codes import ResponseCode
 from govmail.imap.protocol.commands import (
     Search,
     SearchAge,
@@ -64,6 +66,11 @@ def _ranges(uids: list[int]) -> list[tuple[int, int]]:
         else:
             out.append((u, u))
     return out
+
+
+# Characters in one text search term. Longer ones are refused with a clear NO [LIMIT]:
+# nobody searches for a page of text, and SQLite refuses LIKE patterns over 50,000 bytes.
+MAX_TERM = 1000
 
 
 class _Builder:
@@ -129,9 +136,16 @@ class _Builder:
             return repo.imap_modseq_at_least(key.modseq)
         raise AssertionError(f"unknown search key {key!r}")
 
+    def _fold(self, value: str) -> str:
+        term = fold(value)
+        if len(term) > MAX_TERM:
+            text = self.session.text("imap.search_term_too_long", limit=MAX_TERM)
+            raise Refusal(text, ResponseCode.LIMIT)
+        return term
+
     async def _text(self, field: str, value: str) -> Any:
         repo = self.repo
-        term = fold(value)
+        term = self._fold(value)
         if not term:
             return repo.imap_true()
         if field in ("SUBJECT", "FROM", "TO", "CC"):
@@ -154,7 +168,7 @@ class _Builder:
     async def _header(self, name: str, value: str) -> Any:
         repo = self.repo
         lower = name.lower()
-        term = fold(value)
+        term = self._fold(value)
         if lower in _HEADER_FIELDS and term:
             return repo.header_condition(_HEADER_FIELDS[lower], term)
         if lower == "message-id" and value:
