@@ -14,6 +14,16 @@ from govmail.store.db import Store
 from govmail.store.delivery_writer import DeliveryWriter
 
 
+def job(mid: int, n: int, search_text: str) -> StoreJob:
+    return StoreJob(
+        raw=f"message {n}\r\n".encode(),
+        meta={},
+        search_text=search_text,
+        internal_date=datetime.now(UTC),
+        copies=[LocalCopy(mid)],
+    )
+
+
 async def test_the_committer_indexes_texts_between_deliveries(store: Store) -> None:
     if store.dialect != "sqlite":
         pytest.skip("the full-text index of SQLite")
@@ -22,14 +32,7 @@ async def test_the_committer_indexes_texts_between_deliveries(store: Store) -> N
     await committer.start()
     try:
         for i in range(INDEX_AFTER):
-            job = StoreJob(
-                raw=f"message {i}\r\n".encode(),
-                meta={},
-                search_text=f"van ban so {i}",
-                internal_date=datetime.now(UTC),
-                copies=[LocalCopy(mid)],
-            )
-            await committer.submit(job)
+            await committer.submit(job(mid, i, f"van ban so {i}"))
         for _ in range(200):
             if committer.writer.unindexed == 0:
                 break
@@ -77,20 +80,40 @@ async def test_stopping_fails_a_batch_still_waiting_for_the_store(store: Store) 
     mid = await bare_mailbox(store)
     committer = GroupCommitter(store)
     await committer.start()
-    job = StoreJob(
-        raw=b"message\r\n",
-        meta={},
-        search_text="",
-        internal_date=datetime.now(UTC),
-        copies=[LocalCopy(mid)],
-    )
+    one = job(mid, 0, "")
     async with store.write_lock:  # as an indexing step or another writer would
-        submitted = asyncio.create_task(committer.submit(job))
+        submitted = asyncio.create_task(committer.submit(one))
         for _ in range(100):
             if committer._batch:
                 break
             await asyncio.sleep(0.01)
-        assert committer._batch == [job]
+        assert committer._batch == [one]
         await committer.stop()
     with pytest.raises(RuntimeError, match="shutting down"):
         await asyncio.wait_for(submitted, 5)
+
+
+async def test_a_failing_index_is_retried_later_not_after_every_delivery(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("the full-text index of SQLite")
+    mid = await bare_mailbox(store)
+    committer = GroupCommitter(store)
+    calls = 0
+
+    async def broken() -> object:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("database disk image is malformed")
+
+    monkeypatch.setattr(committer.writer, "index_pending", broken)
+    await committer.start()
+    try:
+        for i in range(3 * INDEX_AFTER):
+            await committer.submit(job(mid, i, f"van ban so {i}"))  # deliveries go on
+            await asyncio.sleep(0)
+        assert calls == 1
+    finally:
+        await committer.stop()
+

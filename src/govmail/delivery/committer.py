@@ -96,6 +96,7 @@ class GroupCommitter:
         self._batch: list[StoreJob] = []  # the batch being committed
         self._indexing: asyncio.Task[None] | None = None
         self._index_checked: float | None = None  # monotonic time of the last indexing step
+        self._index_failed: float | None = None  # ... of the last that failed
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="group-committer")
@@ -172,13 +173,16 @@ class GroupCommitter:
         or, when idle, if any do or others may have been stored by another process."""
         if self._indexing is not None and not self._indexing.done():
             return
+        now = time.monotonic()
+        if self._index_failed is not None and now - self._index_failed < INDEX_CHECK_EVERY:
+            return  # not once per delivery while the index cannot be written
         waiting = self.writer.unindexed
         if waiting >= INDEX_AFTER or (
             idle
             and (
                 waiting
                 or self._index_checked is None
-                or time.monotonic() - self._index_checked >= INDEX_CHECK_EVERY
+                or now - self._index_checked >= INDEX_CHECK_EVERY
             )
         ):
             self._indexing = asyncio.create_task(self._index(), name="search-index")
@@ -190,7 +194,10 @@ class GroupCommitter:
             while (await self.writer.index_pending()).more and self._queue.empty():
                 pass
         except Exception as exc:
+            self._index_failed = time.monotonic()
             log.warning("indexing stored texts for search failed (%s); will retry", exc)
+        else:
+            self._index_failed = None
 
     @staticmethod
     def _done(job: StoreJob, result: StoreResult) -> None:
