@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from tests.store.test_delivery_writer import _fts_intact, bare_mailbox, write_text
+from tests.store.test_delivery_writer import (
+    _fts_intact,
+    bare_mailbox,
+    pending_texts,
+    write_text,
+)
 
 from govmail.delivery.committer import INDEX_AFTER, GroupCommitter, LocalCopy, StoreJob
 from govmail.store.db import Store
@@ -38,8 +43,8 @@ async def test_the_committer_indexes_texts_between_deliveries(store: Store) -> N
                 break
             await asyncio.sleep(0.01)
         assert committer.writer.unindexed == 0
+        assert await pending_texts(store) == 0
         async with store.engine.connect() as conn:
-            assert (await conn.execute(text("SELECT count(*) FROM fts_pending"))).scalar() == 0
             match = "SELECT count(*) FROM blob_fts WHERE blob_fts MATCH '\"van ban\"'"
             hits = await conn.execute(text(match))
             assert hits.scalar() == INDEX_AFTER
@@ -63,8 +68,7 @@ async def test_texts_left_pending_are_indexed_when_the_committer_next_idles(
     await committer.start()
     try:
         for _ in range(100):
-            async with store.engine.connect() as conn:  # a new snapshot each time
-                left = (await conn.execute(text("SELECT count(*) FROM fts_pending"))).scalar()
+            left = await pending_texts(store)
             if left == 0:
                 break
             await asyncio.sleep(0.05)

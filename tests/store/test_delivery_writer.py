@@ -192,6 +192,12 @@ async def _fts_intact(store: Store) -> None:
         )
 
 
+async def pending_texts(store: Store) -> int:
+    """Stored texts not yet in the full-text index (SQLite), seen from a new snapshot."""
+    async with store.engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM fts_pending"))).scalar())
+
+
 async def write_text(writer: DeliveryWriter, mid: int, search_text: str, n: int) -> None:
     """Store message ``n`` with ``search_text`` in mailbox ``mid``'s INBOX."""
     rows = _rows(mid, datetime.now(UTC))
@@ -218,10 +224,6 @@ async def test_stored_texts_are_searchable_before_and_after_indexing(store: Stor
             conds = [tx.search.body_condition(t) for t in terms]
             return await tx.search.uids(folder.id, conds)
 
-    async def pending() -> int:
-        async with store.engine.connect() as conn:
-            return int((await conn.execute(text("SELECT count(*) FROM fts_pending"))).scalar())
-
     async def check_all() -> None:
         assert await found("giao ban") == [1]
         assert await found(" so") == [1, 2]
@@ -233,14 +235,14 @@ async def test_stored_texts_are_searchable_before_and_after_indexing(store: Stor
         await deliver(0)
         await deliver(1)
         if store.dialect == "sqlite":
-            assert writer.unindexed == 2 and await pending() == 2
+            assert writer.unindexed == 2 and await pending_texts(store) == 2
         await check_all()  # not indexed yet: found by scanning the pending texts
         step = await writer.index_pending()
         assert step.indexed == (2 if store.dialect == "sqlite" else 0) and not step.more
         assert writer.unindexed == 0
         await check_all()
         if store.dialect == "sqlite":
-            assert await pending() == 0
+            assert await pending_texts(store) == 0
             await _fts_intact(store)
         await deliver(2)
         assert await found("giao ban") == [1, 3]  # one indexed, one pending
@@ -250,7 +252,7 @@ async def test_stored_texts_are_searchable_before_and_after_indexing(store: Stor
             await tx.session.execute(delete(BlobText).where(BlobText.blob_id.in_([ids[0], ids[2]])))
         assert await found("giao ban") == [] and await found("tong ket") == [2]
         if store.dialect == "sqlite":
-            assert await pending() == 0
+            assert await pending_texts(store) == 0
             await _fts_intact(store)
             assert (await writer.index_pending()).indexed == 0
     finally:
