@@ -1,9 +1,9 @@
 """The blob journal on both backends: a small body is durable in the delivery's own
 transaction, readable before its file exists (in this process and in another), written out
-as a file right after, its row deleted by a later transaction; after a crash the next
-opening of the store writes out what the journal still holds; a failed file write keeps
-the body journaled and is tried again; a full database refuses the batch as storage full
-and keeps nothing."""
+as a file in a group of bodies soon after, its row deleted by a later transaction; after a
+crash the next opening of the store writes out what the journal still holds; a failed file
+write keeps the body journaled and is tried again; a full database refuses the batch as
+storage full and keeps nothing."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event, select
 from tests.store.test_delivery_writer import bare_mailbox
 
+from govmail.store import blob_journal
 from govmail.store.blob_journal import JOURNAL_MAX
 from govmail.store.blobs import BlobNotFound, BlobRef, BlobStore, BlobStoreFull, sha256_hex
 from govmail.store.db import Store
@@ -111,6 +112,47 @@ async def test_next_batch_deletes_rows_of_bodies_now_in_files(store: Store, gate
         writer.close()
     async with store.read() as tx:
         assert len((await tx.session.execute(select(Message.id))).all()) == 4
+
+
+async def test_bodies_are_written_out_in_groups(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mid = await bare_mailbox(store)
+    monkeypatch.setattr(blob_journal, "SPILL_BODIES", 3)
+    groups: list[int] = []
+    put = store.blobs.put_many_sync
+
+    def counted(items: Iterable[bytes]) -> list[BlobRef]:
+        items = list(items)
+        groups.append(len(items))
+        return put(items)
+
+    monkeypatch.setattr(store.blobs, "put_many_sync", counted)
+    raws = [f"Subject: {i}\r\n\r\nnội dung {i}\r\n".encode() for i in range(4)]
+    shas = [sha256_hex(raw) for raw in raws]
+    writer = DeliveryWriter(store)
+    try:
+        for raw in raws[:2]:
+            await writer.write([_rows(mid)], [raw])
+        # Below a group's size nothing is written yet; the bodies are durable and readable.
+        assert groups == [] and writer.spiller.untidy()
+        assert set(await journal(store)) == set(shas[:2])
+        assert [store.blobs.get_if_cached(sha) for sha in shas[:2]] == raws[:2]
+        await writer.write([_rows(mid)], [raws[2]])
+        async with asyncio.timeout(10):
+            while not all(store.blobs.has_file(sha) for sha in shas[:3]):
+                await asyncio.sleep(0.01)
+        assert groups == [3]
+        await writer.write([_rows(mid)], [raws[3]])
+        assert not store.blobs.has_file(shas[3]) and store.blobs.held(shas[3])
+        # When deliveries pause, what waits is written out, then its rows go.
+        await writer.tidy()
+        await asyncio.to_thread(writer.spiller.drain)
+        assert groups == [3, 1] and store.blobs.has_file(shas[3])
+        await writer.tidy()
+        assert await journal(store) == {} and not writer.spiller.untidy()
+    finally:
+        writer.close()
 
 
 async def test_large_body_is_a_file_before_its_transaction(store: Store) -> None:

@@ -4,8 +4,8 @@ Storing a body as a file durably takes two fsyncs (the file, then its directory)
 delivery's transaction can commit with a third. A body of at most :data:`JOURNAL_MAX` bytes
 is instead inserted in the ``blob_journal`` table by that same transaction, so the delivery
 is durable, and answered, after one fsync: as Postfix answers once its queue file is on
-disk. Right after, a thread of its own writes the files (durably, as always) and a later
-transaction deletes their journal rows.
+disk. A thread of its own then writes the files (durably, as always), a group at a time,
+and a later transaction deletes their journal rows.
 
 Until a body's file is written, readers in this process find it in memory
 (:meth:`BlobStore.hold`) and readers in other processes in the table
@@ -38,6 +38,12 @@ log = logging.getLogger("govmail.store")
 # only double the bytes written without saving an fsync's worth of time.
 JOURNAL_MAX = 128 * 1024
 WRITE_OUT_CHUNK = 200
+# Journaled bodies are written out in groups: the files of a group are written and
+# fsync'd in parallel and share one directory fsync, so a body costs a fraction of the two
+# fsyncs it costs alone (≈ 0.6 ms of CPU per 4 KB message, one at a time). A group is
+# written once it holds this many bodies or bytes, or when deliveries pause (``flush``).
+SPILL_BODIES = 32
+SPILL_BYTES = 1 << 20
 
 
 def sync_url(url: str) -> str:
@@ -56,11 +62,33 @@ class Spiller:
         self.blobs = blobs
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="blob-spill")
         self._lock = threading.Lock()
+        self._pending: dict[str, bytes] = {}  # committed, waiting for their group
+        self._pending_bytes = 0
         self._written: list[str] = []
         self._failed: dict[str, bytes] = {}
 
     def spill(self, items: dict[str, bytes]) -> None:
-        self._executor.submit(self._write, items)
+        """Bodies whose journal rows are committed: written out with their group."""
+        with self._lock:
+            self._pending.update(items)
+            self._pending_bytes += sum(len(data) for data in items.values())
+            if len(self._pending) < SPILL_BODIES and self._pending_bytes < SPILL_BYTES:
+                return
+            group = self._take_pending()
+        self._executor.submit(self._write, group)
+
+    def flush(self) -> None:
+        """Write out every body waiting, and again those whose files failed before."""
+        with self._lock:
+            self._pending.update(self._failed)
+            self._failed = {}
+            group = self._take_pending()
+        if group:
+            self._executor.submit(self._write, group)
+
+    def _take_pending(self) -> dict[str, bytes]:
+        group, self._pending, self._pending_bytes = self._pending, {}, 0
+        return group
 
     def _write(self, items: dict[str, bytes]) -> None:
         try:
@@ -86,21 +114,17 @@ class Spiller:
         with self._lock:
             self._written[:0] = shas
 
-    def retry_failed(self) -> None:
-        with self._lock:
-            items, self._failed = self._failed, {}
-        if items:
-            self.spill(items)
-
     def untidy(self) -> bool:
-        """Whether rows wait to be deleted or bodies to be written again."""
-        return bool(self._written or self._failed)
+        """Whether rows wait to be deleted or bodies to be written (again)."""
+        return bool(self._written or self._failed or self._pending)
 
     def drain(self) -> None:
-        """Wait until every write submitted so far has finished."""
+        """Write out every body waiting and wait until every write has finished."""
+        self.flush()
         self._executor.submit(lambda: None).result()
 
     def close(self) -> None:
+        self.flush()
         self._executor.shutdown(wait=True)
 
 

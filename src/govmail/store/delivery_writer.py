@@ -185,9 +185,10 @@ class DeliveryWriter:
         return results
 
     async def tidy(self) -> None:
-        """Write out bodies whose files failed before, and delete the journal rows of
-        bodies whose files are durable (when no delivery has done so meanwhile)."""
-        self.spiller.retry_failed()
+        """Write out the bodies waiting for their group (and those whose files failed
+        before), and delete the journal rows of bodies whose files are durable (when no
+        delivery has done so meanwhile)."""
+        self.spiller.flush()
         if self.spiller.untidy():
             await self._run(self._tidy)
 
