@@ -3,7 +3,7 @@
 rounds: the paired comparison that this machine's drifting speed calls for.
 
     .venv/bin/python bench/smtp_throughput/ab.py [--rounds 5] [--messages 2000]
-        [--sessions 1] VARIANT [VARIANT ...]
+        [--sessions 1] [--client-cpu N] VARIANT [VARIANT ...]
 
 A variant is a space-separated list of environment assignments for the server ("" for the
 checkout as it is), e.g. "PYTHONPATH=/tmp/wt_base/src" for another commit checked out with
@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import run  # type: ignore[import-not-found]
 from run import (  # type: ignore[import-not-found]
     setup_govmail,
     smtp_source,
@@ -54,8 +55,10 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=2000)
     ap.add_argument("--sessions", type=int, default=1)
     ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--client-cpu", type=int, help="pin smtp-source to this CPU")
     ap.add_argument("variants", nargs="+")
     args = ap.parse_args()
+    run.CLIENT_CPU = args.client_cpu
     dns, dns_port = start_local_dns()
     homes: dict[str, tuple[Path, int]] = {}
     rates: dict[str, list[float]] = {v: [] for v in args.variants}

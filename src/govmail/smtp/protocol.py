@@ -13,6 +13,7 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from govmail.ratelimit import ConnectionCounter
+from govmail.smtp import protocol_setup
 from govmail.smtp.data_reader import DataState, read_data
 
 # Submission requires AUTH but lets the handler decide when a password may be sent
@@ -71,7 +72,12 @@ class GovSMTP(SMTP):
     def __init__(
         self, handler: Any, *, connections: ConnectionCounter | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(handler, **kwargs)
+        template = protocol_setup.template_for(handler, type(self))
+        fast = protocol_setup.usable(kwargs)
+        if not (fast and template and protocol_setup.fill(self, handler, template, kwargs)):
+            super().__init__(handler, **kwargs)
+            if fast and template is None:
+                protocol_setup.remember(self)
         self._connections = connections
         self._peer_key: str | None = None
         self._in_ehlo = False

@@ -1,0 +1,151 @@
+"""A new SMTP connection's protocol object, set up without aiosmtpd's introspection.
+
+aiosmtpd's ``SMTP.__init__`` finds the protocol's commands, AUTH mechanisms and the
+handler's hooks by listing and inspecting both objects (``inspect.getmembers``, ``dir``,
+``inspect.signature``) for every connection: ≈ 90 µs, as much as the rest of the
+connection's set-up, on the event loop, for answers that never change. Here the first
+connection of each protocol class and handler runs aiosmtpd's own constructor and what it
+found is kept (``Template``); later connections get the same attributes, the methods bound
+to the new object (``fill``). ``tests/smtp/test_protocol_setup.py`` compares the two ways
+attribute by attribute, so a new aiosmtpd release that sets more is noticed; any other
+release than the one this follows, or any argument this does not handle, takes
+aiosmtpd's constructor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import types
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import aiosmtpd
+from aiosmtpd.smtp import SMTP, _AuthMechAttr, login_always_fail
+from aiosmtpd.smtp import __ident__ as default_ident
+
+FOLLOWS_RELEASE = "1.4."  # the aiosmtpd releases whose constructor ``fill`` repeats
+# The constructor's arguments ``fill`` handles; any other one takes aiosmtpd's way.
+HANDLED = frozenset(
+    {
+        "data_size_limit",
+        "enable_SMTPUTF8",
+        "decode_data",
+        "hostname",
+        "ident",
+        "tls_context",
+        "require_starttls",
+        "timeout",
+        "auth_required",
+        "auth_require_tls",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    # Functions, bound to the new protocol object (or to the handler) for each connection:
+    # the template holds no reference to either, so a handler's templates go with it.
+    smtp_methods: dict[str, Any]  # command -> function of the protocol class
+    auth_methods: dict[str, tuple[Any, bool]]  # mechanism -> (function, of the protocol?)
+    handle_hooks: dict[str, Any]  # hook -> function of the handler's class
+    ehlo_hook_ver: str | None
+
+
+_templates: weakref.WeakKeyDictionary[Any, dict[type, Template]] = weakref.WeakKeyDictionary()
+
+
+def usable(kwargs: dict[str, Any]) -> bool:
+    return aiosmtpd.__version__.startswith(FOLLOWS_RELEASE) and HANDLED.issuperset(kwargs)
+
+
+def template_for(handler: Any, cls: type) -> Template | None:
+    try:
+        return _templates.get(handler, {}).get(cls)
+    except TypeError:  # a handler that cannot be weakly referenced: no template
+        return None
+
+
+def remember(proto: SMTP) -> None:
+    """Keep what aiosmtpd's constructor found for ``proto``'s class and handler."""
+    handler = proto.event_handler
+    found = [
+        *proto._smtp_methods.values(),
+        *(a.method for a in proto._auth_methods.values()),
+        *proto._handle_hooks.values(),
+    ]
+    if not all(
+        isinstance(m, types.MethodType) and m.__self__ in (proto, handler) for m in found
+    ):
+        return  # something other than plain methods: every connection takes aiosmtpd's way
+    template = Template(
+        smtp_methods={cmd: m.__func__ for cmd, m in proto._smtp_methods.items()},
+        auth_methods={
+            mech: (a.method.__func__, a.method.__self__ is proto)
+            for mech, a in proto._auth_methods.items()
+        },
+        handle_hooks={name: m.__func__ for name, m in proto._handle_hooks.items()},
+        ehlo_hook_ver=proto._ehlo_hook_ver,
+    )
+    try:
+        _templates.setdefault(handler, {})[type(proto)] = template
+    except TypeError:
+        pass
+
+
+def fill(proto: SMTP, handler: Any, template: Template, kwargs: dict[str, Any]) -> bool:
+    """Set ``proto`` up as ``SMTP.__init__(handler, **kwargs)`` would; False if it cannot
+    (no running event loop), and nothing was set."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    tls_context = kwargs.get("tls_context")
+    proto.__ident__ = kwargs.get("ident") or default_ident
+    proto.loop = loop
+    asyncio.StreamReaderProtocol.__init__(
+        proto,
+        asyncio.StreamReader(loop=loop, limit=proto.line_length_limit),
+        client_connected_cb=proto._cb_client_connected,
+        loop=loop,
+    )
+    proto.event_handler = handler
+    proto.data_size_limit = kwargs.get("data_size_limit", 33554432)
+    proto.enable_SMTPUTF8 = kwargs.get("enable_SMTPUTF8", False)
+    proto._decode_data = kwargs.get("decode_data", False)
+    proto.command_size_limits.clear()
+    hostname = kwargs.get("hostname")
+    if hostname:
+        proto.hostname = hostname
+    else:
+        proto.hostname = socket.getfqdn()
+    proto.tls_context = tls_context
+    proto.require_starttls = tls_context and kwargs.get("require_starttls", False)
+    proto._timeout_duration = kwargs.get("timeout", 300)
+    proto._timeout_handle = None
+    proto._tls_handshake_okay = True
+    proto._tls_protocol = None
+    proto._original_transport = None
+    proto.session = None
+    proto.envelope = None
+    proto.transport = None
+    proto._handler_coroutine = None
+    proto._auth_require_tls = kwargs.get("auth_require_tls", True)
+    proto._proxy_timeout = None
+    proto._auth_callback = login_always_fail
+    proto._authenticator = None
+    proto._auth_required = kwargs.get("auth_required", False)
+    proto._auth_methods = {
+        mech: _AuthMechAttr(types.MethodType(fn, proto if builtin else handler), builtin)
+        for mech, (fn, builtin) in template.auth_methods.items()
+    }
+    proto._handle_hooks = {
+        name: types.MethodType(fn, handler) for name, fn in template.handle_hooks.items()
+    }
+    proto._ehlo_hook_ver = template.ehlo_hook_ver
+    proto._smtp_methods = {
+        cmd: types.MethodType(fn, proto) for cmd, fn in template.smtp_methods.items()
+    }
+    proto._enforce_call_limit = False
+    return True
