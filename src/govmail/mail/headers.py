@@ -361,6 +361,38 @@ def _finish_mailbox(tokens: list[_Token]) -> Address | None:
     return Address(name, adl, local or MISSING_MAILBOX, domain or MISSING_DOMAIN)
 
 
+_PLAIN_ATOM = r"[^ \t\r\n\"()\[\]<>@,;:.\\]+"  # an atom as _TOK reads it
+_PLAIN_ADDR = rf"{_PLAIN_ATOM}(?:\.{_PLAIN_ATOM})*@{_PLAIN_ATOM}(?:\.{_PLAIN_ATOM})*"
+_PLAIN_ENTRY = re.compile(
+    rf"[ \t]*(?:(?:(?P<name>{_PLAIN_ATOM}(?:[ \t]+{_PLAIN_ATOM})*)[ \t]*)?"
+    rf"<[ \t]*(?P<angled>{_PLAIN_ADDR})[ \t]*>|(?P<bare>{_PLAIN_ADDR}))[ \t]*"
+)
+_NOT_PLAIN = re.compile(r'["()\[\]\\;:]')
+
+
+def _plain_address_list(text: str, limit: int) -> list[Address] | None:
+    """The usual address lists (``a@b``, ``<a@b>``, ``Tên Người <a@b>``, separated by
+    commas) without the tokenizer, exactly as :func:`parse_address_list` reads them
+    (``tests/mail/test_headers_addresses.py`` compares the two); None for anything else
+    (quotes, comments, groups, route addresses, domain literals, ``<>``)."""
+    if _NOT_PLAIN.search(text):
+        return None
+    result: list[Address] = []
+    for entry in text.split(","):
+        m = _PLAIN_ENTRY.fullmatch(entry)
+        if m is None:
+            if entry.strip(" \t"):
+                return None
+            continue
+        addr = m.group("angled") or m.group("bare")
+        local, _, domain = addr.partition("@")
+        name = m.group("name")
+        if name is not None:  # as _join_phrase: one space between words, then strip()
+            name = " ".join(re.split(r"[ \t]+", name)).strip() or None
+        result.append(Address(name, None, local, domain))
+    return result[:limit]
+
+
 def parse_address_list(value: str | bytes | None, *, limit: int = 10000) -> list[Address]:
     """Parse an address-list header value (From, To, Cc, Reply-To...) tolerantly.
 
@@ -368,8 +400,13 @@ def parse_address_list(value: str | bytes | None, *, limit: int = 10000) -> list
     """
     if value is None:
         return []
-    text = decode_8bit(value) if isinstance(value, bytes) else value
-    tokens = _tokenize(unfold(text))
+    text = unfold(decode_8bit(value) if isinstance(value, bytes) else value)
+    plain = _plain_address_list(text, limit)
+    return plain if plain is not None else _tokenized_address_list(text, limit)
+
+
+def _tokenized_address_list(text: str, limit: int) -> list[Address]:
+    tokens = _tokenize(text)
     result: list[Address] = []
     current: list[_Token] = []
     in_group = False
