@@ -151,6 +151,14 @@ async def test_bodies_are_written_out_in_groups(
         assert groups == [3, 1] and store.blobs.has_file(shas[3])
         await writer.tidy()
         assert await journal(store) == {} and not writer.spiller.untidy()
+        # A group is also complete at its size in bytes.
+        monkeypatch.setattr(blob_journal, "SPILL_BYTES", 64)
+        big = b"Subject: big\r\n\r\n" + b"x" * 64
+        await writer.write([_rows(mid)], [big])
+        async with asyncio.timeout(10):
+            while not store.blobs.has_file(sha256_hex(big)):
+                await asyncio.sleep(0.01)
+        assert groups == [3, 1, 1]
     finally:
         writer.close()
 

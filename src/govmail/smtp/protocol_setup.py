@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosmtpd
-from aiosmtpd.smtp import SMTP, _AuthMechAttr, login_always_fail
+from aiosmtpd.smtp import DATA_SIZE_DEFAULT, SMTP, _AuthMechAttr, login_always_fail
 from aiosmtpd.smtp import __ident__ as default_ident
 
 FOLLOWS_RELEASE = "1.4."  # the aiosmtpd releases whose constructor ``fill`` repeats
@@ -111,7 +111,7 @@ def fill(proto: SMTP, handler: Any, template: Template, kwargs: dict[str, Any]) 
         loop=loop,
     )
     proto.event_handler = handler
-    proto.data_size_limit = kwargs.get("data_size_limit", 33554432)
+    proto.data_size_limit = kwargs.get("data_size_limit", DATA_SIZE_DEFAULT)
     proto.enable_SMTPUTF8 = kwargs.get("enable_SMTPUTF8", False)
     proto._decode_data = kwargs.get("decode_data", False)
     proto.command_size_limits.clear()
