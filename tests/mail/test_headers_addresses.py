@@ -65,6 +65,7 @@ def test_forms_the_shortcut_leaves_to_the_tokenizer() -> None:
         "<a,b@c.vn>",
     ):
         assert _plain_address_list(text, 10000) is None, text
+    assert _plain_address_list("a@b.vn", 0) is None  # no limit to keep to: the tokenizer's
     assert parse_address_list("Văn thư <vanthu@phuyen.gov.vn>, b@MIC.gov.vn") == [
         Address("Văn thư", None, "vanthu", "phuyen.gov.vn"),
         Address(None, None, "b", "MIC.gov.vn"),

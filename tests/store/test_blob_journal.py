@@ -163,6 +163,16 @@ async def test_bodies_are_written_out_in_groups(
         writer.close()
 
 
+async def test_a_commit_ending_after_close_leaves_its_body_journaled(store: Store) -> None:
+    mid = await bare_mailbox(store)
+    writer = DeliveryWriter(store)
+    await writer.write([_rows(mid)], [b"late\r\n"])
+    writer.close()  # writes out what waits
+    assert store.blobs.has_file(sha256_hex(b"late\r\n"))
+    writer.spiller.spill({sha256_hex(b"later\r\n"): b"later\r\n"})  # no thread left
+    assert not store.blobs.has_file(sha256_hex(b"later\r\n"))
+
+
 async def test_large_body_is_a_file_before_its_transaction(store: Store) -> None:
     mid = await bare_mailbox(store)
     raw = b"Subject: big\r\n\r\n" + b"x" * JOURNAL_MAX

@@ -375,7 +375,7 @@ def _plain_address_list(text: str, limit: int) -> list[Address] | None:
     commas) without the tokenizer, exactly as :func:`parse_address_list` reads them
     (``tests/mail/test_headers_addresses.py`` compares the two); None for anything else
     (quotes, comments, groups, route addresses, domain literals, ``<>``)."""
-    if _NOT_PLAIN.search(text):
+    if limit < 1 or _NOT_PLAIN.search(text):
         return None
     result: list[Address] = []
     for entry in text.split(","):

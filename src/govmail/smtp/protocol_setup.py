@@ -5,8 +5,9 @@ handler's hooks by listing and inspecting both objects (``inspect.getmembers``, 
 ``inspect.signature``) for every connection: ≈ 90 µs, as much as the rest of the
 connection's set-up, on the event loop, for answers that never change. Here the first
 connection of each protocol class and handler runs aiosmtpd's own constructor and what it
-found is kept (``Template``); later connections get the same attributes, the methods bound
-to the new object (``fill``). ``tests/smtp/test_protocol_setup.py`` compares the two ways
+found is kept (``Template``: the names of the methods); later connections get the same
+attributes, the methods looked up by those names on the new object and the handler
+(``fill``). ``tests/smtp/test_protocol_setup.py`` compares the two ways
 attribute by attribute, so a new aiosmtpd release that sets more is noticed; any other
 release than the one this follows, or any argument this does not handle, takes
 aiosmtpd's constructor.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import types
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -45,11 +45,12 @@ HANDLED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    # Functions, bound to the new protocol object (or to the handler) for each connection:
-    # the template holds no reference to either, so a handler's templates go with it.
-    smtp_methods: dict[str, Any]  # command -> function of the protocol class
-    auth_methods: dict[str, tuple[Any, bool]]  # mechanism -> (function, of the protocol?)
-    handle_hooks: dict[str, Any]  # hook -> function of the handler's class
+    # Attribute names, looked up on the new protocol object (or on the handler) for each
+    # connection, as aiosmtpd does: a method replaced later is the one used, and the
+    # template holds no reference to either object, so a handler's templates go with it.
+    smtp_methods: dict[str, str]  # command -> attribute of the protocol
+    auth_methods: dict[str, tuple[str, bool]]  # mechanism -> (attribute, of the protocol?)
+    handle_hooks: dict[str, str]  # hook -> attribute of the handler
     ehlo_hook_ver: str | None
 
 
@@ -70,24 +71,29 @@ def template_for(handler: Any, cls: type) -> Template | None:
 def remember(proto: SMTP) -> None:
     """Keep what aiosmtpd's constructor found for ``proto``'s class and handler."""
     handler = proto.event_handler
-    found = [
-        *proto._smtp_methods.values(),
-        *(a.method for a in proto._auth_methods.values()),
-        *proto._handle_hooks.values(),
-    ]
-    if not all(
-        isinstance(m, types.MethodType) and m.__self__ in (proto, handler) for m in found
-    ):
-        return  # something other than plain methods: every connection takes aiosmtpd's way
+    auth: dict[str, tuple[str, bool]] = {}
+    for obj in (proto, handler):  # the order of aiosmtpd's own lookup: the handler wins
+        for name in dir(obj):
+            if name.startswith("auth_"):
+                mech = getattr(
+                    getattr(obj, name),
+                    "__auth_mechanism_name__",
+                    name.replace("auth_", "").replace("__", "-"),
+                )
+                auth[mech] = (name, obj is proto)
     template = Template(
-        smtp_methods={cmd: m.__func__ for cmd, m in proto._smtp_methods.items()},
-        auth_methods={
-            mech: (a.method.__func__, a.method.__self__ is proto)
-            for mech, a in proto._auth_methods.items()
-        },
-        handle_hooks={name: m.__func__ for name, m in proto._handle_hooks.items()},
+        smtp_methods={m.replace("smtp_", ""): m for m in dir(proto) if m.startswith("smtp_")},
+        auth_methods=auth,
+        handle_hooks={m.replace("handle_", ""): m for m in dir(handler) if m.startswith("handle_")},
         ehlo_hook_ver=proto._ehlo_hook_ver,
     )
+    found = (
+        list(template.smtp_methods) == list(proto._smtp_methods)
+        and list(template.auth_methods) == list(proto._auth_methods)
+        and list(template.handle_hooks) == list(proto._handle_hooks)
+    )
+    if not found:
+        return  # not what aiosmtpd found: every connection takes aiosmtpd's way
     try:
         _templates.setdefault(handler, {})[type(proto)] = template
     except TypeError:
@@ -137,15 +143,13 @@ def fill(proto: SMTP, handler: Any, template: Template, kwargs: dict[str, Any]) 
     proto._authenticator = None
     proto._auth_required = kwargs.get("auth_required", False)
     proto._auth_methods = {
-        mech: _AuthMechAttr(types.MethodType(fn, proto if builtin else handler), builtin)
-        for mech, (fn, builtin) in template.auth_methods.items()
+        mech: _AuthMechAttr(getattr(proto if builtin else handler, name), builtin)
+        for mech, (name, builtin) in template.auth_methods.items()
     }
     proto._handle_hooks = {
-        name: types.MethodType(fn, handler) for name, fn in template.handle_hooks.items()
+        hook: getattr(handler, name) for hook, name in template.handle_hooks.items()
     }
     proto._ehlo_hook_ver = template.ehlo_hook_ver
-    proto._smtp_methods = {
-        cmd: types.MethodType(fn, proto) for cmd, fn in template.smtp_methods.items()
-    }
+    proto._smtp_methods = {cmd: getattr(proto, name) for cmd, name in template.smtp_methods.items()}
     proto._enforce_call_limit = False
     return True

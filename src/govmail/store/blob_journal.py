@@ -66,10 +66,15 @@ class Spiller:
         self._pending_bytes = 0
         self._written: list[str] = []
         self._failed: dict[str, bytes] = {}
+        self._closed = False
 
     def spill(self, items: dict[str, bytes]) -> None:
-        """Bodies whose journal rows are committed: written out with their group."""
+        """Bodies whose journal rows are committed: written out with their group. After
+        ``close`` (a commit that ended during shutdown) they stay journaled, and the next
+        opening of the store writes them out."""
         with self._lock:
+            if self._closed:
+                return
             self._pending.update(items)
             self._pending_bytes += sum(len(data) for data in items.values())
             if len(self._pending) < SPILL_BODIES and self._pending_bytes < SPILL_BYTES:
@@ -80,6 +85,8 @@ class Spiller:
     def flush(self) -> None:
         """Write out every body waiting, and again those whose files failed before."""
         with self._lock:
+            if self._closed:
+                return
             self._pending.update(self._failed)
             self._failed = {}
             group = self._take_pending()
@@ -125,6 +132,8 @@ class Spiller:
 
     def close(self) -> None:
         self.flush()
+        with self._lock:
+            self._closed = True
         self._executor.shutdown(wait=True)
 
 

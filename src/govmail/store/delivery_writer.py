@@ -272,8 +272,8 @@ class DeliveryWriter:
             raise
 
     def close(self) -> None:
+        self._executor.shutdown(wait=True)  # a transaction still running spills first
         self.spiller.close()
-        self._executor.shutdown(wait=True)
         if self._checkpointer is not None:
             self._checkpointer.close()
         if self._raw is not None:
