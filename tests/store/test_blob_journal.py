@@ -42,6 +42,13 @@ async def journal(store: Store) -> dict[str, bytes]:
     return {r.sha256: bytes(r.data) for r in rows}
 
 
+async def files_written(store: Store, shas: list[str]) -> None:
+    """Wait (at most 10 s) until the spiller's thread has written these bodies' files."""
+    async with asyncio.timeout(10):
+        while not all(store.blobs.has_file(sha) for sha in shas):
+            await asyncio.sleep(0.01)
+
+
 class Gate:
     """Holds the blob store's file writes until opened (or makes them fail)."""
 
@@ -139,9 +146,7 @@ async def test_bodies_are_written_out_in_groups(
         assert set(await journal(store)) == set(shas[:2])
         assert [store.blobs.get_if_cached(sha) for sha in shas[:2]] == raws[:2]
         await writer.write([_rows(mid)], [raws[2]])
-        async with asyncio.timeout(10):
-            while not all(store.blobs.has_file(sha) for sha in shas[:3]):
-                await asyncio.sleep(0.01)
+        await files_written(store, shas[:3])
         assert groups == [3]
         await writer.write([_rows(mid)], [raws[3]])
         assert not store.blobs.has_file(shas[3]) and store.blobs.held(shas[3])
@@ -155,9 +160,7 @@ async def test_bodies_are_written_out_in_groups(
         monkeypatch.setattr(blob_journal, "SPILL_BYTES", 64)
         big = b"Subject: big\r\n\r\n" + b"x" * 64
         await writer.write([_rows(mid)], [big])
-        async with asyncio.timeout(10):
-            while not store.blobs.has_file(sha256_hex(big)):
-                await asyncio.sleep(0.01)
+        await files_written(store, [sha256_hex(big)])
         assert groups == [3, 1, 1]
     finally:
         writer.close()
