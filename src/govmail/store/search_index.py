@@ -4,11 +4,16 @@ Indexing a message's text with FTS5 trigram tokens in the delivery's own transac
 ≈ 0.5 ms per message (a new index segment each time, and the merges those bring), on the
 event loop, while an SMTP session waited for its 250. So a delivery only notes its blob in
 ``fts_pending`` (a trigger on ``blob_text``, migration 0013) and the delivery writer
-indexes the pending texts in batches, in its thread, between deliveries: ≈ 0.3 ms per text
-in steps of eight (0.2 ms in larger ones), none of it before a 250.
+indexes the pending texts in batches, in its thread, between deliveries, none of it before
+a 250. The index records which texts hold each trigram but not where (``detail=none``,
+migration 0014): a fraction of the size and less than half the time of an index with
+positions (≈ 0.20 against 0.47 ms per text of 2,700 characters in steps of eight,
+``bench/search/run.py``), as a search checks the texts the index proposes.
 
 Search stays exact meanwhile: pending texts are matched by scanning them
-(``repos/search.py``), and there are only ever a few. An indexing step's commit is not
+(``repos/search.py``), and there are only ever a few (but for the minutes after migration
+0014 on a large store, when every text waits for the new index: searches then check each
+text of the folder, as a mail server without an index does). An indexing step's commit is not
 fsync'd: it is atomic (index rows in, their pending rows out), so a power cut can at worst
 leave those texts pending again, and the next delivery's fsync makes it durable anyway.
 """

@@ -33,6 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from govmail.store.models import BlobText, Message
 from govmail.store.search_index import PENDING
 
+# Trigrams of one search term asked of the full-text index (SQLite).
+MAX_TRIGRAMS = 12
+
 HEADER_COLUMNS = {
     "subject": Message.subject_fold,
     "from": Message.from_fold,
@@ -44,6 +47,17 @@ HEADER_COLUMNS = {
 def like_pattern(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def trigram_query(term: str) -> str:
+    """An FTS5 query for texts holding every trigram of ``term`` (three characters or
+    more), each quoted as a string of its own; a long term is represented by at most
+    ``MAX_TRIGRAMS`` of them, spread over it, as the candidates are checked anyway."""
+    grams = list(dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2)))
+    if len(grams) > MAX_TRIGRAMS:
+        last = len(grams) - 1
+        grams = [grams[round(k * last / (MAX_TRIGRAMS - 1))] for k in range(MAX_TRIGRAMS)]
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
 class SearchRepo:
@@ -58,20 +72,26 @@ class SearchRepo:
         """Condition on Message: its blob's folded text contains ``term``. Parameters are
         anonymous, so several terms can share one statement."""
         if self.dialect == "sqlite" and len(term) >= 3:
-            quoted = '"' + term.replace('"', '""') + '"'
+            # The index knows which texts hold each trigram of the term, not where
+            # (migration 0014): texts holding them all are candidates, and their own
+            # text is checked. Texts not indexed yet (store/search_index.py) are few and
+            # checked the same way. instr, as SQLite refuses LIKE patterns over 50,000
+            # bytes; both sides are folded.
             indexed = (
                 select(column("rowid", Integer))
                 .select_from(table("blob_fts"))
-                .where(column("blob_fts").op("MATCH")(bindparam(None, quoted)))
+                .where(column("blob_fts").op("MATCH")(bindparam(None, trigram_query(term))))
             )
-            # Texts not indexed yet (store/search_index.py): few, so scanned; instr, as
-            # SQLite refuses LIKE patterns over 50,000 bytes and both sides are folded.
-            pending = column("blob_id", Integer)
-            not_yet = select(BlobText.blob_id).where(
-                BlobText.blob_id.in_(select(pending).select_from(table(PENDING))),
-                func.instr(BlobText.text, bindparam(None, term)) > 0,
+            pending = select(column("blob_id", Integer)).select_from(table(PENDING))
+            holds = (
+                select(BlobText.blob_id)
+                .where(
+                    BlobText.blob_id == Message.blob_id,
+                    func.instr(BlobText.text, bindparam(None, term)) > 0,
+                )
+                .exists()
             )
-            return or_(Message.blob_id.in_(indexed), Message.blob_id.in_(not_yet))
+            return and_(or_(Message.blob_id.in_(indexed), Message.blob_id.in_(pending)), holds)
         contains = BlobText.text.like(bindparam(None, like_pattern(term)), escape="\\")
         return Message.blob_id.in_(select(BlobText.blob_id).where(contains))
 
