@@ -3,6 +3,8 @@ indexed and pending alike; on SQLite the index only proposes candidates (migrati
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from tests.store.test_delivery_writer import bare_mailbox, write_text
 
@@ -55,3 +57,34 @@ def test_a_trigram_query_quotes_each_trigram_once_and_spreads_long_terms() -> No
     grams = trigram_query(term).split(" AND ")
     assert len(grams) == MAX_TRIGRAMS
     assert grams[0] == f'"{term[:3]}"' and grams[-1] == f'"{term[-3:]}"'
+
+
+async def test_search_agrees_with_python_on_texts_full_of_shared_trigrams(store: Store) -> None:
+    """Texts over a few characters share most trigrams, so the index proposes many texts
+    that do not hold the term; query syntax characters are in the alphabet too."""
+    rng = random.Random(7)
+    alphabet = 'ab "*:^()-+'
+
+    def some(chars: str, longest: int) -> str:
+        return "".join(rng.choice(chars) for _ in range(rng.randint(3, longest)))
+
+    texts = [some("ab ", 30) for _ in range(30)] + [some(alphabet, 40) for _ in range(10)]
+    texts += ["near and or not", "a AND b", "x NEAR(y z)"]
+    mid = await bare_mailbox(store)
+    writer = DeliveryWriter(store)
+    try:
+        for i, t in enumerate(texts):
+            await write_text(writer, mid, t, i)
+            if i == len(texts) - 8:
+                await writer.index_pending()  # all indexed but the last eight
+        terms = {t[a : a + n] for t in texts for a in (0, len(t) // 2) for n in (3, 5, 9)}
+        for _ in range(60):
+            terms |= {some("ab ", 9), some(alphabet, 7)}
+        async with store.read() as tx:
+            folder = await tx.mail.folder(mid, "INBOX")
+            assert folder is not None
+            for term in sorted(t for t in terms if len(t) >= 3):
+                got = await tx.search.uids(folder.id, [tx.search.body_condition(term)])
+                assert got == [i + 1 for i, t in enumerate(texts) if term in t], term
+    finally:
+        writer.close()
