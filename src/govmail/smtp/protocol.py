@@ -1,11 +1,15 @@
 """aiosmtpd's SMTP protocol with what govmail adds on the wire: RFC 2034 enhanced status
-codes on every reply, per-address connection limits, long data lines accepted, and DATA
-read in pieces rather than line by line (``smtp.data_reader``)."""
+codes on every reply, per-address connection limits, long data lines accepted, DATA
+read in pieces rather than line by line (``smtp.data_reader``), and replies written
+together where the client does not wait for them one by one: a multi-line reply (EHLO)
+in one write, and the replies to pipelined MAIL, RCPT and RSET commands (RFC 2920) with
+the reply that ends the client's group."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
 import warnings
 from typing import Any, AnyStr
@@ -46,6 +50,9 @@ _ENHANCED = {
     "554": "5.0.0",
     "555": "5.5.4",
 }
+# Commands that RFC 2920 lets a client follow with more commands before their reply.
+_PIPELINABLE = frozenset({"MAIL", "RCPT", "RSET"})
+log = logging.getLogger("mail.log")  # aiosmtpd's logger, for its "<<" lines
 _HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(\s|$)")
 _REPLY = re.compile(r"^(\d{3})([ -])(.*)$", re.S)
 # The usual path argument: <dot-atom@domain> with ASCII text, then ESMTP parameters.
@@ -81,6 +88,8 @@ class GovSMTP(SMTP):
         self._connections = connections
         self._peer_key: str | None = None
         self._in_ehlo = False
+        self._replies: list[bytes] = []  # written with the next reply the client waits for
+        self._pipelinable = False
 
     def __dir__(self) -> list[str]:
         return protocol_names(type(self))
@@ -153,6 +162,27 @@ class GovSMTP(SMTP):
         finally:
             self._in_ehlo = False
 
+    async def smtp_MAIL(self, arg: str) -> None:
+        await self._pipelined(super().smtp_MAIL(arg))
+
+    async def smtp_RCPT(self, arg: str) -> None:
+        await self._pipelined(super().smtp_RCPT(arg))
+
+    async def smtp_RSET(self, arg: str) -> None:
+        await self._pipelined(super().smtp_RSET(arg))
+
+    async def _pipelined(self, command: Any) -> None:
+        self._pipelinable = True
+        try:
+            await command
+        finally:
+            self._pipelinable = False
+
+    def _command_waiting(self) -> bool:
+        """The client has sent a whole command line more (pipelining)."""
+        buffered = getattr(self._reader, "_buffer", None)
+        return buffered is not None and b"\n" in buffered
+
     async def push(self, status: AnyStr) -> None:
         text = status.decode() if isinstance(status, bytes) else status
         if not self._in_ehlo and not _HAS_ENHANCED.match(text):
@@ -162,4 +192,13 @@ class GovSMTP(SMTP):
                 if code == "500" and rest.startswith("Line too long"):
                     code, rest = "552", "Line too long"
                 text = f"{code}{sep}{_ENHANCED[code]} {rest}"
-        await super().push(text)
+        line = text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") + b"\r\n"
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%r << %r", self.session.peer if self.session else None, line)
+        self._replies.append(line)
+        if text[3:4] == "-" or (self._pipelinable and self._command_waiting()):
+            return  # the rest of the reply, or the next command's, comes first
+        data = b"".join(self._replies)
+        self._replies.clear()
+        self._writer.write(data)
+        await self._writer.drain()
