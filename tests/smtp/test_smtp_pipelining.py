@@ -80,3 +80,25 @@ async def test_a_client_that_waits_gets_every_reply_at_once(
     lines = await asyncio.to_thread(converse, port(server, "smtp"), groups)
     assert [line[:4] for line in lines] == [b"220 ", b"250 ", b"250 ", b"250 ", b"221 "]
     assert len(writes) == 5  # nothing held back for a command that never came
+
+
+async def test_replies_held_for_a_group_reach_a_client_that_half_closes(server: App) -> None:
+    """The client sends its group and shuts its side: aiosmtpd then stops the session
+    (a RCPT still waiting for the directory is cut off), but what was answered is sent."""
+
+    def go() -> bytes:
+        with socket.create_connection(("127.0.0.1", port(server, "smtp")), timeout=10) as c:
+            f = c.makefile("rb")
+            f.readline()
+            c.sendall(b"HELO x.example\r\n")
+            f.readline()
+            c.sendall(
+                b"RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<hangntm@mic.gov.vn>\r\n"
+                b"RCPT TO:<ductv@mic.gov.vn>\r\n"
+            )
+            c.shutdown(socket.SHUT_WR)
+            return f.read()
+
+    received = await asyncio.to_thread(go)
+    assert received.startswith(b"250 2.0.0 OK\r\n250 ")  # RSET's and MAIL's at least
+    assert all(line.startswith(b"250 ") for line in received.splitlines())

@@ -178,6 +178,14 @@ class GovSMTP(SMTP):
         finally:
             self._pipelinable = False
 
+    def eof_received(self) -> bool | None:
+        # aiosmtpd stops the session here; replies held for pipelined commands that were
+        # answered still go out (the client may have half-closed after its group).
+        if self._replies and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self._replies))
+            self._replies.clear()
+        return super().eof_received()
+
     def _command_waiting(self) -> bool:
         """The client has sent a whole command line more (pipelining)."""
         buffered = getattr(self._reader, "_buffer", None)
