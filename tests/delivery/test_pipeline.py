@@ -164,3 +164,22 @@ async def test_search_index_is_diacritic_insensitive(pipeline: Pipeline, store: 
         ) == [1]
         assert await tx.search.uids(folder_id, [tx.search.body_condition("la")]) == [1, 2]
         assert await tx.search.uids(folder_id, [tx.search.body_condition("100%")]) == []
+
+
+async def test_nul_characters_in_a_body_are_stored_and_searched_as_spaces(
+    pipeline: Pipeline, store: Store
+) -> None:
+    """A NUL (raw, quoted-printable or base64) cannot stand in PostgreSQL text and stops
+    SQLite's trigram tokenizer: the searchable text holds a space in its place."""
+    raw_nul = MSG.replace("Kính gửi".encode(), b"Van\x00ban so 7")
+    qp = MSG.replace(b"8bit", b"quoted-printable").replace("Kính gửi".encode(), b"Van=00ban so 8")
+    for body in (raw_nul, qp):
+        await pipeline.deliver(Envelope("x@example.org", ["ductv@mic.gov.vn"], "mx"), body)
+    msgs = await folder_messages(store, "ductv@mic.gov.vn")
+    assert len(msgs) == 2
+    async with store.read() as tx:
+        assert await tx.search.text(msgs[0].folder_id, "van ban so") == [1, 2]
+    if store.dialect == "sqlite":
+        await pipeline.committer.writer.index_pending()
+        async with store.read() as tx:
+            assert await tx.search.text(msgs[0].folder_id, "ban so 8") == [2]

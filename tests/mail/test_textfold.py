@@ -23,6 +23,8 @@ from govmail.mail.textfold import fold, fold_query, nfc, normalize_tone_placemen
         ("", ""),
         ("Straße", "strasse"),
         ("ﬁle №5", "file no5"),
+        ("Văn\x00bản\x00", "van ban"),  # NUL is a space (PostgreSQL text cannot hold it)
+        ("van\x00\x00ban", "van ban"),
     ],
 )
 def test_fold_examples(text: str, folded: str) -> None:

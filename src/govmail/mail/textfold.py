@@ -33,9 +33,13 @@ def nfc(s: str) -> str:
 
 
 def fold(s: str) -> str:
-    """Fold ``s`` for search: lower case, no diacritics, ``đ`` → ``d``, single spaces."""
+    """Fold ``s`` for search: lower case, no diacritics, ``đ`` → ``d``, single spaces.
+    NUL counts as a space: PostgreSQL text cannot hold it, and SQLite's tokenizers stop at
+    it."""
     if not s:
         return ""
+    if "\x00" in s:
+        s = s.replace("\x00", " ")
     if s.isascii():
         return " ".join(s.casefold().split())
     out = _MARKS.sub("", unicodedata.normalize("NFKD", s).casefold())
