@@ -34,6 +34,7 @@ def nfc(s: str) -> str:
 
 def fold(s: str) -> str:
     """Fold ``s`` for search: lower case, no diacritics, ``đ`` → ``d``, single spaces.
+
     NUL counts as a space: PostgreSQL text cannot hold it, and SQLite's tokenizers stop at
     it."""
     if not s:

@@ -50,8 +50,6 @@ _ENHANCED = {
     "554": "5.0.0",
     "555": "5.5.4",
 }
-# Commands that RFC 2920 lets a client follow with more commands before their reply.
-_PIPELINABLE = frozenset({"MAIL", "RCPT", "RSET"})
 log = logging.getLogger("mail.log")  # aiosmtpd's logger, for its "<<" lines
 _HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(\s|$)")
 _REPLY = re.compile(r"^(\d{3})([ -])(.*)$", re.S)
@@ -162,6 +160,7 @@ class GovSMTP(SMTP):
         finally:
             self._in_ehlo = False
 
+    # The commands RFC 2920 lets a client follow with more before their reply.
     async def smtp_MAIL(self, arg: str) -> None:
         await self._pipelined(super().smtp_MAIL(arg))
 

@@ -13,9 +13,9 @@ positions (≈ 0.20 against 0.47 ms per text of 2,700 characters in steps of eig
 Search stays exact meanwhile: pending texts are matched by scanning them
 (``repos/search.py``), and there are only ever a few (but for the minutes after migration
 0014 on a large store, when every text waits for the new index: searches then check each
-text of the folder, as a mail server without an index does). An indexing step's commit is not
-fsync'd: it is atomic (index rows in, their pending rows out), so a power cut can at worst
-leave those texts pending again, and the next delivery's fsync makes it durable anyway.
+text of the folder, as a mail server without an index does). An indexing step's commit is
+not fsync'd: it is atomic (index rows in, their pending rows out), so a power cut can at
+worst leave those texts pending again, and the next delivery's fsync makes it durable.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """search: the SQLite full-text index keeps which texts hold each trigram, not where
 (FTS5 ``detail=none``); a search checks the few texts it finds (``repos/search.py``)
 
-Positions made the index twice as large and indexing twice as slow, for phrase queries
+Positions made the index several times as large and indexing twice as slow, for phrase queries
 that a check of the candidate texts answers as well. The new index starts empty: every
 text is pending again and indexed in the background (``store/search_index.py``); search
 stays exact meanwhile by scanning pending texts.
