@@ -15,6 +15,7 @@ import warnings
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
+from aiosmtpd.smtp import log as smtp_log  # for the "<<" lines aiosmtpd's push wrote
 
 from govmail.ratelimit import ConnectionCounter
 from govmail.smtp import protocol_setup
@@ -50,7 +51,6 @@ _ENHANCED = {
     "554": "5.0.0",
     "555": "5.5.4",
 }
-log = logging.getLogger("mail.log")  # aiosmtpd's logger, for its "<<" lines
 _HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(\s|$)")
 _REPLY = re.compile(r"^(\d{3})([ -])(.*)$", re.S)
 # The usual path argument: <dot-atom@domain> with ASCII text, then ESMTP parameters.
@@ -200,8 +200,8 @@ class GovSMTP(SMTP):
                     code, rest = "552", "Line too long"
                 text = f"{code}{sep}{_ENHANCED[code]} {rest}"
         line = text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") + b"\r\n"
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%r << %r", self.session.peer if self.session else None, line)
+        if smtp_log.isEnabledFor(logging.DEBUG):
+            smtp_log.debug("%r << %r", self.session.peer if self.session else None, line)
         self._replies.append(line)
         if text[3:4] == "-" or (self._pipelinable and self._command_waiting()):
             return  # the rest of the reply, or the next command's, comes first

@@ -121,11 +121,7 @@ def fill(proto: SMTP, handler: Any, template: Template, kwargs: dict[str, Any]) 
     proto.enable_SMTPUTF8 = kwargs.get("enable_SMTPUTF8", False)
     proto._decode_data = kwargs.get("decode_data", False)
     proto.command_size_limits.clear()
-    hostname = kwargs.get("hostname")
-    if hostname:
-        proto.hostname = hostname
-    else:
-        proto.hostname = socket.getfqdn()
+    proto.hostname = kwargs.get("hostname") or socket.getfqdn()
     proto.tls_context = tls_context
     proto.require_starttls = tls_context and kwargs.get("require_starttls", False)
     proto._timeout_duration = kwargs.get("timeout", 300)
